@@ -1,0 +1,126 @@
+"""The sandbox's own state: cloud users, OAuth grants and tokens, STS credentials, signing keys.
+
+Nothing outside ``aliyun_sandbox`` imports these; the CRM reaches the sandbox over HTTP only.
+Secrets the sandbox *issues* (codes, access and refresh tokens) are kept as SHA-256 hashes; the STS
+AccessKeySecret is kept in clear because the sandbox must recompute HMAC signatures with it, as
+Alibaba's gateway does.
+"""
+
+import hashlib
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import models
+from django.utils import timezone
+
+
+def token_hash(value: str) -> str:
+    """Return the hex SHA-256 of an issued secret (how codes and tokens are looked up)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class CloudUser(models.Model):
+    """A RAM user of the sandbox's Alibaba Cloud account (e.g. ``edward@crmdemo.onaliyun.com``).
+
+    ``upn`` is the sign-in name; ``uid`` the user id, ``aid`` the owning account id (digits, as
+    strings, like Alibaba's id_token claims). ``ccc_user_id`` is the agent's user id in the
+    sandbox CCC instance; ``extension`` the agent's softphone extension.
+    """
+
+    upn = models.CharField(max_length=128, unique=True)
+    display_name = models.CharField(max_length=128)
+    password = models.CharField(max_length=128)
+    uid = models.CharField(max_length=32, unique=True)
+    aid = models.CharField(max_length=32)
+    ccc_user_id = models.CharField(max_length=64, blank=True)
+    extension = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.upn
+
+    def set_password(self, raw: str) -> None:
+        self.password = make_password(raw)
+
+    def check_password(self, raw: str) -> bool:
+        return check_password(raw, self.password)
+
+
+class AuthorizationCode(models.Model):
+    """A single-use authorization code, bound to client, redirect_uri and PKCE challenge."""
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=128)
+    redirect_uri = models.CharField(max_length=2048)
+    user = models.ForeignKey(CloudUser, on_delete=models.CASCADE)
+    scope = models.CharField(max_length=512, blank=True)
+    nonce = models.CharField(max_length=512, blank=True)
+    code_challenge = models.CharField(max_length=128, blank=True)
+    code_challenge_method = models.CharField(max_length=8, blank=True)
+    offline = models.BooleanField(default=False)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class RefreshToken(models.Model):
+    """An issued refresh_token (hashed). ``refresh_token_id`` is the integer Alibaba returns in
+    ``additional_information.refresh_token_id``."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=128)
+    user = models.ForeignKey(CloudUser, on_delete=models.CASCADE)
+    scope = models.CharField(max_length=512, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def refresh_token_id(self) -> int:
+        return self.pk
+
+
+class AccessToken(models.Model):
+    """An issued access_token and the STS credentials it encodes.
+
+    The access_token string is base64url(JSON{AccessKeyId, AccessKeySecret, SecurityToken,
+    Expiration}); it is stored hashed. The STS triple is stored so that CCC OpenAPI calls signed
+    with it can be verified; revoking either this token or its refresh token stops them too.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=128)
+    user = models.ForeignKey(CloudUser, on_delete=models.CASCADE)
+    refresh_token = models.ForeignKey(
+        RefreshToken, null=True, blank=True, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    scope = models.CharField(max_length=512, blank=True)
+    access_key_id = models.CharField(max_length=64, unique=True)
+    access_key_secret = models.CharField(max_length=64)
+    security_token_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def is_active(self, now=None) -> bool:
+        """True while neither expired nor revoked (itself or through its refresh token)."""
+        now = now or timezone.now()
+        if self.revoked_at or self.expires_at <= now:
+            return False
+        return not (self.refresh_token_id and self.refresh_token.revoked_at)
+
+
+class SigningKey(models.Model):
+    """An RS256 key of the sandbox's OIDC provider. The newest active key signs; retired keys
+    stay published in the JWKS until ``retired_at + grace``."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    private_pem = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+
+class UsedNonce(models.Model):
+    """A SignatureNonce already seen by the CCC OpenAPI (replay protection), kept for the
+    Timestamp window."""
+
+    nonce = models.CharField(max_length=128, unique=True)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)

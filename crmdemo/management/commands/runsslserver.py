@@ -1,0 +1,46 @@
+"""``manage.py runsslserver``: django-sslserver's command, made to start on any Python 3.
+
+django-sslserver 0.22 wraps its socket with ``ssl.wrap_socket``, which Python 3.12 removed. This
+command keeps the package's command line (``--certificate``, ``--key``, ``--static``...) and
+replaces only the server class with one that builds an ``ssl.SSLContext``. Without
+``--certificate``/``--key`` it uses the project's own certificate, generated on first run in
+``settings.DEV_CERT_DIR`` (see ``crmdemo.devcert``), never the key bundled with the package.
+"""
+
+import ssl
+
+from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer
+from sslserver.management.commands import runsslserver as upstream
+
+from crmdemo.devcert import ensure_dev_certificate
+
+
+class ContextSecureHTTPServer(ThreadedWSGIServer):
+    """A threaded WSGI server that speaks TLS (1.2+) through an ``ssl.SSLContext``."""
+
+    def __init__(self, address, handler_cls, certificate, key, ipv6=False):
+        super().__init__(address, handler_cls, ipv6=ipv6)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(certfile=certificate, keyfile=key)
+        self.socket = context.wrap_socket(self.socket, server_side=True)
+
+
+# upstream.Command.inner_run looks the server class up in its own module at call time.
+upstream.SecureHTTPServer = ContextSecureHTTPServer
+
+
+class Command(upstream.Command):
+    help = "Run the development server over HTTPS with the project's generated certificate."
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.set_defaults(certificate=None, key=None)
+
+    def inner_run(self, *args, **options):
+        if not options.get("certificate") or not options.get("key"):
+            cert, key = ensure_dev_certificate(settings.DEV_CERT_DIR)
+            options["certificate"] = options.get("certificate") or str(cert)
+            options["key"] = options.get("key") or str(key)
+        return super().inner_run(*args, **options)

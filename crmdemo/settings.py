@@ -1,0 +1,255 @@
+"""Settings for crmdemo, every knob read from the environment (django-environ).
+
+A ``.env`` file in the project folder is read when present (see ``.env.example``). Defaults are
+safe for a developer machine: DEBUG on, SQLite in the project folder, and the built-in Alibaba
+Cloud sandbox when no ``ALIYUN_CLIENT_ID`` is configured. With ``DEBUG=False`` the settings refuse
+to start without a real ``SECRET_KEY``, token encryption key and client id (the sandbox is never on
+in production).
+
+Apps read these settings at call time (``django.conf.settings.X`` inside functions), so tests can
+override them with pytest-django's ``settings`` fixture.
+"""
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=True)
+
+
+def _dev_secret() -> str:
+    """Return the local development SECRET_KEY, generated once into ``.devsecret`` (git-ignored)."""
+    path = BASE_DIR / ".devsecret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = _dev_secret()
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    # crmdemo first so its runsslserver (Python 3.12-safe, project certificate) wins.
+    "crmdemo",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "sslserver",
+    "import_export",
+    "customers",
+    "aliyun_oauth",
+    "ccc_proxy",
+    "aliyun_sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "crmdemo.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "crmdemo.wsgi.application"
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# --- Phone numbers ---------------------------------------------------------------------------
+# Region used to read numbers written without a country code (ISO 3166-1 alpha-2).
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="CN")
+
+# --- Local HTTPS development server ------------------------------------------------------------
+# Where `manage.py runsslserver` keeps the certificate it generates (SANs 127.0.0.1, localhost).
+DEV_CERT_DIR = Path(env.str("DEV_CERT_DIR", default=str(BASE_DIR / ".devcert")))
+
+# --- Alibaba Cloud ---------------------------------------------------------------------------
+# Sources: ../shared/design/PROTOCOL.md (RAM OAuth docs 93696/93698, CCC docs 63062/63063).
+ALIYUN_CLIENT_ID = env.str("ALIYUN_CLIENT_ID", default="")
+ALIYUN_CLIENT_SECRET = env.str("ALIYUN_CLIENT_SECRET", default="")
+
+# The sandbox (aliyun_sandbox) stands in for Alibaba Cloud when no client id is configured.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not ALIYUN_CLIENT_ID)
+if SANDBOX_ENABLED and not DEBUG:
+    raise ImproperlyConfigured(
+        "The Alibaba Cloud sandbox is for development only: set ALIYUN_CLIENT_ID and "
+        "ALIYUN_CLIENT_SECRET (or SANDBOX_ENABLED=False) when DEBUG is off."
+    )
+# The sandbox is served by this same server but on another *site* (localhost vs 127.0.0.1), so
+# the provider's form_post callback is a cross-site POST, as with signin.aliyun.com.
+SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="https://localhost:8443/sandbox")
+SANDBOX_CLIENT_ID = env.str("SANDBOX_CLIENT_ID", default="crmdemo-sandbox")
+# The sandbox's registered redirect URIs (exact match).
+SANDBOX_REDIRECT_URIS = env.list(
+    "SANDBOX_REDIRECT_URIS", default=["https://127.0.0.1:8443/aliyun/auth/callback"]
+)
+# Lifetimes in seconds; tests shorten them.
+SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
+SANDBOX_REFRESH_TOKEN_LIFETIME = env.int("SANDBOX_REFRESH_TOKEN_LIFETIME", default=30 * 86400)
+SANDBOX_CODE_LIFETIME = env.int("SANDBOX_CODE_LIFETIME", default=300)
+SANDBOX_KEY_DIR = Path(env.str("SANDBOX_KEY_DIR", default=str(BASE_DIR / ".sandbox-keys")))
+# Seconds before the simulator's remote party answers an outbound call.
+SANDBOX_ANSWER_DELAY = env.float("SANDBOX_ANSWER_DELAY", default=2.0)
+
+if SANDBOX_ENABLED:
+    # The sandbox client secret is derived from SECRET_KEY: both sides know it, nobody commits it.
+    import hashlib
+    import hmac
+
+    SANDBOX_CLIENT_SECRET = hmac.new(
+        SECRET_KEY.encode(), b"crmdemo sandbox client secret", hashlib.sha256
+    ).hexdigest()
+    ALIYUN_CLIENT_ID = SANDBOX_CLIENT_ID
+    ALIYUN_CLIENT_SECRET = SANDBOX_CLIENT_SECRET
+    _signin_base = f"{SANDBOX_BASE_URL}/signin"
+    _oauth_base = f"{SANDBOX_BASE_URL}/oauth"
+    _ccc_endpoint = SANDBOX_BASE_URL.split("://", 1)[1] + "/ccc"
+    _ca_bundle_default = str(DEV_CERT_DIR / "cert.pem")
+else:
+    _site = env.str("ALIYUN_SITE", default="cn")  # "cn" (aliyun.com) or "intl" (alibabacloud.com)
+    if _site not in ("cn", "intl"):
+        raise ImproperlyConfigured("ALIYUN_SITE must be 'cn' or 'intl'.")
+    _domain = "aliyun.com" if _site == "cn" else "alibabacloud.com"
+    _signin_base = f"https://signin.{_domain}"
+    _oauth_base = f"https://oauth.{_domain}"
+    _ccc_endpoint = "ccc.cn-shanghai.aliyuncs.com"
+    _ca_bundle_default = ""
+
+# Base URLs of the two OAuth hosts; each endpoint below can also be set on its own, or found
+# through ALIYUN_OAUTH_DISCOVERY_URL, so any standards-compliant OIDC provider can be used.
+ALIYUN_SIGNIN_BASE_URL = env.str("ALIYUN_SIGNIN_BASE_URL", default=_signin_base)
+ALIYUN_OAUTH_BASE_URL = env.str("ALIYUN_OAUTH_BASE_URL", default=_oauth_base)
+# {signin}/oauth2/v1/auth
+ALIYUN_OAUTH_AUTHORIZE_URL = env.str("ALIYUN_OAUTH_AUTHORIZE_URL", default="")
+ALIYUN_OAUTH_TOKEN_URL = env.str("ALIYUN_OAUTH_TOKEN_URL", default="")  # {oauth}/v1/token
+ALIYUN_OAUTH_REVOKE_URL = env.str("ALIYUN_OAUTH_REVOKE_URL", default="")  # {oauth}/v1/revoke
+ALIYUN_OAUTH_USERINFO_URL = env.str("ALIYUN_OAUTH_USERINFO_URL", default="")  # {oauth}/v1/userinfo
+ALIYUN_OAUTH_JWKS_URL = env.str("ALIYUN_OAUTH_JWKS_URL", default="")  # {oauth}/v1/keys
+ALIYUN_OAUTH_ISSUER = env.str("ALIYUN_OAUTH_ISSUER", default="")  # {oauth}
+ALIYUN_OAUTH_DISCOVERY_URL = env.str("ALIYUN_OAUTH_DISCOVERY_URL", default="")
+ALIYUN_OAUTH_SCOPE = env.str("ALIYUN_OAUTH_SCOPE", default="openid aliuid profile /acs/ccc")
+# client_secret_post (Alibaba) or client_secret_basic.
+ALIYUN_OAUTH_CLIENT_AUTH_METHOD = env.str(
+    "ALIYUN_OAUTH_CLIENT_AUTH_METHOD", default="client_secret_post"
+)
+# Absolute callback URL registered with the provider; empty = built from the request.
+ALIYUN_OAUTH_REDIRECT_URI = env.str("ALIYUN_OAUTH_REDIRECT_URI", default="")
+# Refresh when the access token expires within this many seconds.
+ALIYUN_OAUTH_REFRESH_LEEWAY = env.int("ALIYUN_OAUTH_REFRESH_LEEWAY", default=300)
+# Seconds of clock skew accepted on id_token exp/iat.
+ALIYUN_OAUTH_CLOCK_LEEWAY = env.int("ALIYUN_OAUTH_CLOCK_LEEWAY", default=60)
+# How long a pending authorization (state, code_verifier, nonce) stays valid, seconds.
+ALIYUN_OAUTH_STATE_LIFETIME = env.int("ALIYUN_OAUTH_STATE_LIFETIME", default=600)
+
+# TLS trust for server-to-server calls: a CA bundle path, or empty for the system's CAs. In
+# sandbox mode the project's development certificate is the trust anchor.
+ALIYUN_CA_BUNDLE = env.str("ALIYUN_CA_BUNDLE", default=_ca_bundle_default)
+# Upstream timeouts, seconds.
+ALIYUN_CONNECT_TIMEOUT = env.float("ALIYUN_CONNECT_TIMEOUT", default=5.0)
+ALIYUN_READ_TIMEOUT = env.float("ALIYUN_READ_TIMEOUT", default=10.0)
+
+# Cloud Call Center.
+ALIYUN_CCC_INSTANCE_ID = env.str("ALIYUN_CCC_INSTANCE_ID", default="ccc-sandbox-instance")
+ALIYUN_CCC_REGION = env.str("ALIYUN_CCC_REGION", default="cn-shanghai")
+ALIYUN_CCC_API_VERSION = env.str("ALIYUN_CCC_API_VERSION", default="2017-07-05")
+# host[:port][/path-prefix] given to aliyun-python-sdk-core's CommonRequest.set_domain().
+ALIYUN_CCC_ENDPOINT = env.str("ALIYUN_CCC_ENDPOINT", default=_ccc_endpoint)
+ALIYUN_CCC_PROTOCOL = env.str("ALIYUN_CCC_PROTOCOL", default="https")
+# Softphone SDK assets (WorkbenchSdk 0.2.8); in sandbox mode the stand-in is served locally.
+ALIYUN_SDK_SCRIPT_URLS = env.list(
+    "ALIYUN_SDK_SCRIPT_URLS",
+    default=[
+        "https://g.alicdn.com/crm/acc-phone/1.1.0/SIPml-api.js",
+        "https://g.alicdn.com/crm/acc-phone/1.1.0/index.js",
+        "https://g.alicdn.com/acca/workbench-sdk/0.2.8/workbenchSdk.js",
+    ],
+)
+ALIYUN_SDK_CSS_URLS = env.list(
+    "ALIYUN_SDK_CSS_URLS", default=["https://g.alicdn.com/acca/workbench-sdk/0.2.8/main.min.css"]
+)
+
+# --- Token encryption at rest ----------------------------------------------------------------
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by putting a new key first).
+TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
+if not TOKEN_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    import base64
+    import hashlib
+
+    TOKEN_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(b"crmdemo token encryption|" + SECRET_KEY.encode()).digest()
+        ).decode()
+    ]

@@ -1,0 +1,18 @@
+"""Root URLs. The sandbox is always routed; its views answer 404 unless SANDBOX_ENABLED."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from crmdemo import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("customers.urls")),
+    path("aliyun/ccc/", include("ccc_proxy.urls")),
+    path("aliyun/", include("aliyun_oauth.urls")),
+    path("sandbox/", include("aliyun_sandbox.urls")),
+]

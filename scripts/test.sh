@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One command that runs the tests: the whole suite on SQLite, then the tests that depend on
+# PostgreSQL behaviour (row locks, concurrency) on the PostgreSQL at $TEST_POSTGRES_URL
+# (default postgres://postgres@127.0.0.1:5432/crmdemo; pytest-django creates test_crmdemo).
+# Extra arguments go to the first pytest run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --dev
+PYTEST=${VENV:-.venv}/bin/pytest
+
+echo "==> pytest (SQLite)"
+env -u DATABASE_URL "$PYTEST" "$@"
+
+echo "==> pytest -m postgres (PostgreSQL)"
+DATABASE_URL=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/crmdemo} \
+  "$PYTEST" -m postgres

@@ -1,0 +1,95 @@
+"""Shared fixtures: the sandbox on a live server, and a headless Chromium."""
+
+import contextlib
+import os
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls in the same test
+# are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def sandbox(live_server, settings):
+    """Point every Alibaba Cloud setting at the sandbox served by ``live_server`` (plain HTTP).
+
+    The CRM is reached as ``crm_url`` (http://127.0.0.1:PORT) and the sandbox as ``base_url``
+    (http://localhost:PORT/sandbox): two different sites, as in production, so the provider's
+    form_post callback is a cross-site POST in a browser.
+    """
+    port = live_server.url.rsplit(":", 1)[1]
+    crm_url = f"http://127.0.0.1:{port}"
+    host = f"localhost:{port}"
+    base_url = f"http://{host}/sandbox"
+    settings.SANDBOX_ENABLED = True
+    settings.SANDBOX_BASE_URL = base_url
+    settings.ALIYUN_CLIENT_ID = settings.SANDBOX_CLIENT_ID
+    settings.ALIYUN_CLIENT_SECRET = settings.SANDBOX_CLIENT_SECRET
+    settings.SANDBOX_REDIRECT_URIS = [f"{crm_url}/aliyun/auth/callback"]
+    settings.ALIYUN_OAUTH_REDIRECT_URI = f"{crm_url}/aliyun/auth/callback"
+    settings.ALIYUN_SIGNIN_BASE_URL = f"{base_url}/signin"
+    settings.ALIYUN_OAUTH_BASE_URL = f"{base_url}/oauth"
+    settings.ALIYUN_CCC_ENDPOINT = f"{host}/sandbox/ccc"
+    settings.ALIYUN_CCC_PROTOCOL = "http"
+    settings.ALIYUN_CA_BUNDLE = ""
+    return SimpleNamespace(
+        crm_url=crm_url,
+        base_url=base_url,
+        signin_url=f"{base_url}/signin",
+        oauth_url=f"{base_url}/oauth",
+        ccc_endpoint=f"{host}/sandbox/ccc",
+        client_id=settings.SANDBOX_CLIENT_ID,
+        client_secret=settings.SANDBOX_CLIENT_SECRET,
+        redirect_uri=f"{crm_url}/aliyun/auth/callback",
+    )
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Debian Chromium driven by Playwright (no browser download)."""
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/setup.sh --dev)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context and page; fails the test on any page error or console error."""
+    context = browser.new_context(ignore_https_errors=True)
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+    pg.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None
+        ),
+    )
+    pg.problems = problems
+    yield pg
+    os.makedirs("test-artifacts", exist_ok=True)
+    with contextlib.suppress(Exception):  # a screenshot is best effort
+        pg.screenshot(path=f"test-artifacts/{request.node.name}-last.png", full_page=True)
+    context.close()
