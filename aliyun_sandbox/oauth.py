@@ -272,6 +272,20 @@ class AuthorizeRequest:
         )
 
 
+# Parameters of the authorize request besides client_id and redirect_uri; others are ignored.
+AUTHORIZE_PARAMETERS = (
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "nonce",
+    "access_type",
+    "prompt",
+    "code_challenge",
+    "code_challenge_method",
+)
+
+
 def parse_authorize_request(params) -> AuthorizeRequest:
     """Validate the authorize query ``params`` (a QueryDict).
 
@@ -302,13 +316,11 @@ def parse_authorize_request(params) -> AuthorizeRequest:
         raise AuthorizeErrorRedirect(fallback.redirect(error=error, error_description=description))
 
     try:
-        for name in ("response_mode", "state", "response_type", "scope", "nonce", "access_type"):
-            _param(params, name)
-        for name in ("code_challenge", "code_challenge_method", "prompt"):
+        for name in AUTHORIZE_PARAMETERS:
             _param(params, name)
     except OAuthError as exc:
         fail(exc.error, exc.description)
-    if modes and modes[0] not in ("query", "form_post"):
+    if modes and modes[0] and modes[0] not in ("query", "form_post"):
         fail("invalid_request", "response_mode must be query or form_post.")
     if state is not None and len(state) > MAX_STATE_LENGTH:
         fail("invalid_request", "state is too long.")
