@@ -88,6 +88,7 @@ def public_jwk(key: SigningKey) -> dict:
     """The public JWK of ``key``:
     ``{"kty": "RSA", "kid", "use": "sig", "alg": "RS256", "n", "e"}``."""
     jwk = RSAAlgorithm.to_jwk(_private_key(key).public_key(), as_dict=True)
+    jwk.pop("key_ops", None)  # RFC 7517 §4.3: not together with "use"
     return {**jwk, "kid": key.kid, "use": "sig", "alg": "RS256"}
 
 
