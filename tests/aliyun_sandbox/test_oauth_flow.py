@@ -2,6 +2,7 @@
 
 import base64
 import json
+import logging
 import secrets
 
 import jwt
@@ -58,7 +59,8 @@ def test_discovery_points_at_the_sandbox(sandbox):
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
 
 
-def test_full_flow_with_requests_oauthlib(sandbox, cloud_users, oauth_env):
+def test_full_flow_with_requests_oauthlib(sandbox, cloud_users, oauth_env, caplog):
+    caplog.set_level(logging.DEBUG)
     doc = requests.get(f"{sandbox.oauth_url}/.well-known/openid-configuration", timeout=10).json()
     raw = {}
 
@@ -156,6 +158,25 @@ def test_full_flow_with_requests_oauthlib(sandbox, cloud_users, oauth_env):
         gone = userinfo(sandbox, access_token)
         assert gone.status_code == 401
         assert 'error="invalid_token"' in gone.headers["WWW-Authenticate"]
+
+    # The server side (sandbox and Django) logged the flow but none of its secrets; the client
+    # library's own DEBUG lines (requests-oauthlib logs tokens) are not the server's.
+    server_lines = [
+        r.getMessage() for r in caplog.records if r.name.startswith(("aliyun_sandbox", "django"))
+    ]
+    assert any("code exchanged" in line for line in server_lines)
+    secrets_seen = [
+        answer["code"],
+        body["access_token"],
+        body["refresh_token"],
+        body["id_token"],
+        refreshed["access_token"],
+        sandbox.client_secret,
+        sts["AccessKeySecret"],
+        sts["SecurityToken"],
+    ]
+    for line in server_lines:
+        assert not any(secret in line for secret in secrets_seen), line
 
 
 def test_basic_auth_query_mode_plain_pkce_online(sandbox, cloud_users, oauth_env):
