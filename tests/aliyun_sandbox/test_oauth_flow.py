@@ -11,6 +11,7 @@ import requests
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from requests_oauthlib import OAuth2Session
 
+from aliyun_sandbox.tokens import resolve_sts
 from tests.aliyun_sandbox.conftest import pkce_pair, read_answer, sign_in_and_consent
 
 SCOPE = ["openid", "aliuid", "profile", "/acs/ccc"]
@@ -240,3 +241,20 @@ def test_revoking_an_access_token_leaves_the_refresh_token(sandbox, token_for):
     )
     assert refreshed.status_code == 200
     assert userinfo(sandbox, refreshed.json()["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("revoke", ["refresh_token", "access_token"])
+def test_revocation_reaches_the_sts_credentials_ccc_checks(sandbox, token_for, revoke):
+    """The CCC OpenAPI verifies STS signatures through ``tokens.resolve_sts``: a revoked token
+    (or one whose refresh_token was revoked) must show up there as inactive."""
+    body = token_for()
+    key_id = b64url_json(body["access_token"])["AccessKeyId"]
+    assert resolve_sts(key_id).is_active()
+    r = requests.post(
+        f"{sandbox.oauth_url}/v1/revoke",
+        data={"token": body[revoke]},
+        auth=(sandbox.client_id, sandbox.client_secret),
+        timeout=10,
+    )
+    assert r.status_code == 200
+    assert not resolve_sts(key_id).is_active()
