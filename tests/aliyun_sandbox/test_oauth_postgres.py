@@ -4,14 +4,11 @@ import threading
 
 import pytest
 import requests
-from django.db import connection
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_exchanges_of_one_code_issue_tokens_once(sandbox, get_code):
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite's shared in-memory test database locks whole tables")
     code, _, verifier = get_code()
     data = {
         "grant_type": "authorization_code",
