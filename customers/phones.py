@@ -18,7 +18,7 @@ class InvalidPhoneNumber(ValueError):
 # An extension written after the number: "ext. 12", "x12", "#12", "转12", "分机12".
 _EXTENSION = re.compile(r"(?:ext\.?|extension|x|#|转|分机)\s*(\d{1,10})\s*$", re.IGNORECASE)
 # What may remain once the extension is gone: digits, one leading +, and separators.
-_ALLOWED = re.compile(r"\+?[\d\s\-.()/]*")
+_ALLOWED = re.compile(r"[(\s]*\+?[\d\s\-.()/]*")
 _MIN_DIGITS = 3
 _MAX_DIGITS = 20
 
@@ -33,7 +33,8 @@ def normalize_phone(raw: str) -> str:
     ``"+861065529988"`` (trunk 0 dropped). The seed's 12-digit ``135012345678`` (no valid Chinese
     number) still gets ``"+86135012345678"`` however it is written. Full-width digits are read as
     digits; an extension (``ext 12``, ``x12``, ``#12``, ``转12``) is not part of the key. A number
-    libphonenumber cannot read at all (e.g. an unknown country code) gets its digits as the key.
+    libphonenumber cannot read at all (e.g. an unknown country code) gets its digits as the key
+    (with the leading ``+`` when it was written with one). ``normalize_phone(key) == key``.
 
     Raises :class:`InvalidPhoneNumber` (a ``ValueError``) when the text has letters other than an
     extension marker, fewer than 3 or more than 20 digits.
@@ -56,5 +57,6 @@ def normalize_phone(raw: str) -> str:
     try:
         parsed = phonenumbers.parse(number_part, settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
-        return digits
+        # Keep a leading + so that the key, looked up again, gives itself back.
+        return "+" + digits if number_part.lstrip("( ").startswith("+") else digits
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
