@@ -75,3 +75,19 @@ def test_roles(client, demo):
     assert client.get(reverse("admin:customers_customer_changelist")).status_code == 200
     client.login(username="edward", password="1234")
     assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_empty_fields_are_field_errors(client, demo):
+    response = client.post(reverse("login"), {"username": "", "password": ""})
+    assert response.status_code == 200
+    assert response.content.decode().count("This field is required.") == 2
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_page_and_next(client, demo):
+    assert client.get(reverse("login")).status_code == 200
+    response = client.post(
+        reverse("login") + "?next=/customers/",
+        {"username": "sissi", "password": "5678", "next": "/customers/"},
+    )
+    assert response["Location"] == "/customers/"
