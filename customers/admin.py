@@ -6,6 +6,7 @@ from import_export.admin import ImportExportModelAdmin
 from customers.models import Customer, PhoneNumber
 from customers.phones import InvalidPhoneNumber, normalize_phone
 from customers.resources import CustomerResource
+from customers.services import SHORT_NUMBER_DIGITS
 
 
 class PhoneNumberInline(admin.TabularInline):
@@ -38,13 +39,19 @@ class CustomerAdmin(ImportExportModelAdmin):
         return ", ".join(p.raw for p in obj.phones.all())
 
     def get_search_results(self, request, queryset, search_term):
-        """Add customers whose normalized phone key equals that of ``search_term``."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        """Match the normalized phone key when ``search_term`` reads as a phone number.
+
+        A term of 7 or more digits is only a phone number (an indexed lookup); a shorter one, or
+        text, also goes through the usual name/company/email search.
+        """
         try:
             key = normalize_phone(search_term)
         except InvalidPhoneNumber:
-            return results, may_have_duplicates
+            return super().get_search_results(request, queryset, search_term)
         by_phone = queryset.filter(
             id__in=PhoneNumber.objects.filter(normalized=key).values("customer_id")
         )
+        if sum(c.isdigit() for c in search_term) >= SHORT_NUMBER_DIGITS:
+            return by_phone, False
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return results | by_phone, may_have_duplicates

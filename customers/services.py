@@ -64,7 +64,7 @@ class CustomerPage:
 
 
 # Digit strings shorter than this may also be part of a name or company ("360", "58同城").
-_SHORT_NUMBER_DIGITS = 7
+SHORT_NUMBER_DIGITS = 7
 
 
 def _encode_cursor(customer: Customer) -> str:
@@ -110,7 +110,7 @@ def search_customers(
             by_phone = Q(
                 id__in=PhoneNumber.objects.filter(normalized=phone_key).values("customer_id")
             )
-            short = sum(c.isdigit() for c in query) < _SHORT_NUMBER_DIGITS
+            short = sum(c.isdigit() for c in query) < SHORT_NUMBER_DIGITS
             qs = qs.filter(by_phone | text if short else by_phone)
     backwards = bool(before) and not after
     if after or before:

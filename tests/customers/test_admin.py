@@ -142,3 +142,9 @@ def test_admin_import_good_file_after_confirm(supervisor_client):
     )
     assert response.status_code == 302
     assert set(Customer.objects.values_list("name", flat=True)) == {"Chen Jing", "Mr Lu"}
+
+
+def test_admin_short_digit_term_also_searches_names(supervisor_client):
+    ensure_customer("360 Security", ["010-6552 9988"])
+    response = supervisor_client.get(reverse("admin:customers_customer_changelist"), {"q": "360"})
+    assert [c.name for c in response.context["cl"].result_list] == ["360 Security"]

@@ -180,3 +180,9 @@ def test_find_by_phone_returns_every_match_once(db):
     b = ensure_customer("B", ["008613800138000"])[0]
     assert a.phones.count() == 1  # the same number twice is kept once
     assert find_by_phone("138-0013-8000") == [a, b]
+
+
+def test_short_digit_query_also_matches_names(agent_client):
+    ensure_customer("Zhou Min", ["13800138000"], company="360 Security")
+    response = agent_client.get(reverse("customers:list"), {"q": "360"})
+    assert names(response) == ["Zhou Min"]
