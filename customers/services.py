@@ -27,6 +27,7 @@ __all__ = [
     "ensure_customer",
     "find_by_phone",
     "normalize_phone",
+    "renormalize_phones",
     "search_customers",
 ]
 
@@ -175,3 +176,31 @@ def ensure_customer(
             PhoneNumber.objects.create(customer=customer, raw=raw)
             have.add(key)
     return customer, created
+
+
+def renormalize_phones(batch_size: int = 5000) -> tuple[int, int]:
+    """Recompute ``PhoneNumber.normalized`` from ``raw`` for every row, in batches.
+
+    Needed after ``settings.PHONE_DEFAULT_REGION`` changes. Returns ``(changed, total)``. A raw
+    number that no longer normalizes keeps its old key (none can: ``raw`` was checked on save).
+    """
+    changed = total = 0
+    last_id = 0
+    while True:
+        rows = list(PhoneNumber.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
+        if not rows:
+            return changed, total
+        dirty = []
+        for row in rows:
+            try:
+                key = normalize_phone(row.raw)
+            except InvalidPhoneNumber:
+                continue
+            if key != row.normalized:
+                row.normalized = key
+                dirty.append(row)
+        with transaction.atomic():
+            PhoneNumber.objects.bulk_update(dirty, ["normalized"])
+        changed += len(dirty)
+        total += len(rows)
+        last_id = rows[-1].id

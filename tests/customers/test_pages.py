@@ -1,5 +1,6 @@
 """Customer pages and the JSON lookup, through Django's test client."""
 
+import io
 import re
 
 import pytest
@@ -186,3 +187,16 @@ def test_short_digit_query_also_matches_names(agent_client):
     ensure_customer("Zhou Min", ["13800138000"], company="360 Security")
     response = agent_client.get(reverse("customers:list"), {"q": "360"})
     assert names(response) == ["Zhou Min"]
+
+
+def test_renormalize_after_region_change(settings):
+    from django.core.management import call_command
+
+    us = ensure_customer("Acme", ["(650) 253-0000"])[0]
+    ensure_customer("Mr Lu", ["+86 135012345678"])
+    assert find_by_phone("+1 650 253 0000") == []  # read as a Chinese number when saved
+    settings.PHONE_DEFAULT_REGION = "US"
+    out = io.StringIO()
+    call_command("renormalize_phones", stdout=out)
+    assert out.getvalue().strip() == "1 of 2 phone numbers had a new key."
+    assert find_by_phone("+1 650 253 0000") == [us]
