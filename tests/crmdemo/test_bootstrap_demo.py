@@ -84,3 +84,46 @@ def test_force_when_debug_off(settings):
     settings.DEBUG = False
     run("--force")
     assert get_user_model().objects.filter(username="edward").exists()
+
+
+def test_seeds_the_sandbox_cloud_users_in_sandbox_mode(settings, sandbox):
+    import requests
+
+    settings.DEBUG = True
+    out = run()
+    assert "edward@crmdemo.onaliyun.com" in out
+    assert "sissi@crmdemo.onaliyun.com" in out
+    # The seeded cloud user can sign in on the sandbox's own page (over HTTP, as a person would).
+    s = requests.Session()
+    r = s.get(
+        f"{sandbox.signin_url}/oauth2/v1/auth",
+        params={
+            "client_id": sandbox.client_id,
+            "redirect_uri": sandbox.redirect_uri,
+            "response_type": "code",
+            "state": "s" * 16,
+        },
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    csrf = s.cookies["csrftoken"]
+    r = s.post(
+        r.url,
+        data={
+            "csrfmiddlewaretoken": csrf,
+            "username": "edward@crmdemo.onaliyun.com",
+            "password": "1234",
+            "action": "signin",
+        },
+        headers={"Referer": r.url},
+        timeout=10,
+    )
+    assert r.status_code == 200
+    assert "Authorize " in r.text  # past the sign-in form: the consent screen
+    assert 'role="alert"' not in r.text
+
+
+def test_leaves_the_sandbox_alone_when_it_is_off(settings):
+    settings.DEBUG = True
+    settings.SANDBOX_ENABLED = False
+    assert "onaliyun.com" not in run()

@@ -5,6 +5,7 @@ import random
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -182,3 +183,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"demo customers: {made} created, {total - made} kept")
         )
+        if settings.SANDBOX_ENABLED:
+            # The agents' cloud identities live in the sandbox, which seeds its own users.
+            call_command("sandbox_seed", stdout=self.stdout)
