@@ -42,7 +42,6 @@ __all__ = [
     "account_summary",
     "complete_authorization",
     "get_valid_token",
-    "has_pending_authorization",
     "refresh_now",
     "revoke_account",
     "start_authorization",
@@ -116,11 +115,6 @@ def start_authorization(session: MutableMapping, redirect_uri: str) -> str:
     newest = sorted(pending.items(), key=lambda item: item[1]["created"])[-MAX_PENDING:]
     session[PENDING_SESSION_KEY] = dict(newest)
     return url
-
-
-def has_pending_authorization(session: MutableMapping, state: str | None) -> bool:
-    """True when ``state`` is a live pending authorization of this session (read only)."""
-    return bool(state) and state in _pending(session)
 
 
 def _take_pending(session: MutableMapping, state: str | None) -> dict | None:

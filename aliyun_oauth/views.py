@@ -54,7 +54,7 @@ def callback(request):
     if (
         request.method == "POST"
         and "resubmit" not in request.GET
-        and not services.has_pending_authorization(request.session, params.get("state"))
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
     ):
         action = reverse("aliyun_oauth:callback") + "?resubmit=1"
         response = render(

@@ -14,6 +14,12 @@ EDWARD_UPN = "edward@crmdemo.onaliyun.com"
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2's deliberate slowness only slows these tests; hashing is not what they test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()  # JWKS/discovery caches must not leak between tests
     yield
@@ -55,7 +61,12 @@ def sandbox_approve(authorize_url: str, upn: str = EDWARD_UPN, password: str = "
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     signed_in = s.post(
         authorize_url,
-        data={"csrfmiddlewaretoken": csrf, "username": upn, "password": password, "action": "signin"},
+        data={
+            "csrfmiddlewaretoken": csrf,
+            "username": upn,
+            "password": password,
+            "action": "signin",
+        },
         headers={"Referer": authorize_url},
         timeout=10,
     )

@@ -129,7 +129,9 @@ class FakeProvider:
         return Handler
 
     def start(self):
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
 
     def stop(self):
         self._server.shutdown()

@@ -109,7 +109,9 @@ def test_form_post_without_session_cookie_is_resubmitted_same_site(
     assert LinkedAccount.objects.get(user=edward).upn == EDWARD_UPN
 
 
-def test_state_from_another_browser_is_refused(oauth_sandbox, edward, edward_client, django_user_model):
+def test_state_from_another_browser_is_refused(
+    oauth_sandbox, edward, edward_client, django_user_model
+):
     fields = sandbox_approve(start_link(edward_client))
     attacker = Client()
     attacker.force_login(django_user_model.objects.create_user("mallory", password="x"))
@@ -182,7 +184,9 @@ def test_manual_refresh_after_invalid_grant_says_link_again(oauth_sandbox, edwar
     assert "link your Alibaba Cloud account again" in page and "Unavailable" in page
 
 
-def test_get_valid_token_refreshes_near_expiry_and_on_rejection(oauth_sandbox, edward, edward_client):
+def test_get_valid_token_refreshes_near_expiry_and_on_rejection(
+    oauth_sandbox, edward, edward_client
+):
     link(edward_client)
     first = services.get_valid_token(edward)
     assert AccessToken.objects.count() == 1
@@ -203,7 +207,9 @@ def test_get_valid_token_refreshes_near_expiry_and_on_rejection(oauth_sandbox, e
     assert AccessToken.objects.count() == 3
 
 
-def test_revoke_with_the_provider_down_still_unlinks(oauth_sandbox, edward, edward_client, settings):
+def test_revoke_with_the_provider_down_still_unlinks(
+    oauth_sandbox, edward, edward_client, settings
+):
     link(edward_client)
     settings.ALIYUN_OAUTH_REVOKE_URL = "http://127.0.0.1:9/v1/revoke"  # nothing listens there
     response = edward_client.post("/aliyun/revoke", follow=True)
