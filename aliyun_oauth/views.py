@@ -57,11 +57,7 @@ def callback(request):
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
     ):
         action = reverse("aliyun_oauth:callback") + "?resubmit=1"
-        response = render(
-            request, "aliyun_oauth/resubmit.html", {"params": params, "action": action}
-        )
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        return render(request, "aliyun_oauth/resubmit.html", {"params": params, "action": action})
     if not request.user.is_authenticated:
         return _failure(request, "Sign in to the CRM first, then link your account again.", 403)
     try:
