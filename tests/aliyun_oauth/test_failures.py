@@ -323,3 +323,17 @@ def test_revoke_upstream_error_answer_still_unlinks(fake_provider, edward, edwar
     _, form, _ = [c for c in fake_provider.calls if c[0] == "/revoke"][-1]
     assert form["token"] == fake_provider.refresh_token
     assert form["token_type_hint"] == "refresh_token"
+
+
+def test_provider_error_text_is_shown_only_for_our_own_request(fake_provider, edward_client):
+    forged = {"error": "access_denied", "error_description": "Call +1 555 0100 for help"}
+    response = edward_client.post("/aliyun/auth/callback", {**forged, "state": "forged"})
+    _assert_failure_page(response, 400, "sign-in failed; please start again")
+    assert "555" not in response.content.decode()
+
+    state = auth_params(start_link(edward_client))["state"]
+    response = edward_client.post(
+        "/aliyun/auth/callback",
+        {"error": "temporarily_unavailable", "error_description": "try later", "state": state},
+    )
+    _assert_failure_page(response, 400, "(temporarily_unavailable): try later")
