@@ -80,6 +80,10 @@ class _Session(OAuth2Session):
         _check_transport(url)
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = (settings.ALIYUN_CONNECT_TIMEOUT, settings.ALIYUN_READ_TIMEOUT)
+        if kwargs.get("verify") is None:
+            # Per request, not Session.verify: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
+            # override a session-level verify (psf/requests#3829).
+            kwargs["verify"] = settings.ALIYUN_CA_BUNDLE or True
         return super().request(method, url, *args, **kwargs)
 
 
@@ -99,7 +103,6 @@ def http_session(**kwargs) -> OAuth2Session:
     with connect/read timeouts ``ALIYUN_CONNECT_TIMEOUT``/``ALIYUN_READ_TIMEOUT`` (seconds) and
     ``verify`` = ``ALIYUN_CA_BUNDLE`` (a path) or the system CAs when empty."""
     session = _Session(**kwargs)
-    session.verify = settings.ALIYUN_CA_BUNDLE or True
     session.headers["Accept"] = "application/json"
     return session
 
@@ -212,7 +215,7 @@ def authorization_url(
     session = http_session(
         client_id=cfg.client_id, redirect_uri=redirect_uri, scope=cfg.scope.split() or None
     )
-    challenge = session._client.create_code_challenge(code_verifier, "S256")
+    challenge = WebApplicationClient(cfg.client_id).create_code_challenge(code_verifier, "S256")
     url, _ = session.authorization_url(
         cfg.authorization_endpoint,
         state=state,

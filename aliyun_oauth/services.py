@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from aliyun_oauth import client
@@ -220,50 +220,61 @@ def _near_expiry(row: LinkedAccount) -> bool:
 
 def _refresh_under_lock(user, should_refresh: Callable[[LinkedAccount], bool]) -> ValidToken:
     """Lock the user's row (SELECT ... FOR UPDATE); if ``should_refresh(row)`` still holds,
-    refresh upstream and save. Concurrent callers queue on the lock and see the fresh row."""
+    refresh upstream and save. Concurrent callers queue on the lock and see the fresh row.
+
+    Backends without row locks (SQLite) refresh outside any transaction instead: an open read
+    transaction there would block a provider writing to the same database (the sandbox), and
+    there is no lock to hold anyway. Only PostgreSQL gives the one-refresh guarantee.
+    """
     cfg = client.provider_config()
-    with transaction.atomic():
-        row = LinkedAccount.objects.select_for_update().filter(user=user).first()
-        if row is None:
-            raise NotLinked(NOT_LINKED_MESSAGE)
-        if not should_refresh(row):
-            return _valid(row)
-        used = row.refresh_token_encrypted
-        if used:
-            try:
-                tokens = client.refresh(cfg, row.refresh_token)
-            except InvalidGrant:
-                tokens = None
-            except TokenRequestRejected as exc:
-                raise OAuthUpstreamError(str(exc)) from exc
-        else:
-            tokens = None  # no refresh_token was ever issued: only a new link helps
-        if tokens is None:
-            current = LinkedAccount.objects.select_for_update().filter(pk=row.pk).first()
-            if current is not None and current.refresh_token_encrypted != used:
-                return _valid(current)  # somebody stored a new grant meanwhile
-            if current is not None:
-                current.delete()
-            relink = True
-        else:
-            relink = False
-            now = timezone.now()
-            row.access_token = tokens.access_token
-            row.token_type = tokens.token_type
-            row.expires_at = now + timedelta(seconds=tokens.expires_in)
-            row.issued_at = now
-            if tokens.scope is not None:
-                row.scope = tokens.scope
-            if tokens.refresh_token:
-                row.refresh_token = tokens.refresh_token
-            if tokens.id_token:
-                _maybe_keep_id_token(cfg, row, tokens.id_token)
-            row.save()
-            return _valid(row)
-    if relink:  # raised after the transaction so that the deletion is committed
+    if connection.features.has_select_for_update:
+        with transaction.atomic():
+            row = LinkedAccount.objects.select_for_update().filter(user=user).first()
+            token = _refresh_row(cfg, row, should_refresh)
+    else:
+        row = LinkedAccount.objects.filter(user=user).first()
+        token = _refresh_row(cfg, row, should_refresh)
+    if token is None:  # raised after the transaction so that the deletion is committed
         log.info("aliyun_oauth: refresh_token of user %s refused; link removed", user.pk)
         raise RelinkRequired(RELINK_MESSAGE)
-    raise AssertionError("unreachable")
+    return token
+
+
+def _refresh_row(cfg, row, should_refresh) -> ValidToken | None:
+    """Refresh ``row`` if ``should_refresh(row)``; None when the grant is dead (row deleted)."""
+    if row is None:
+        raise NotLinked(NOT_LINKED_MESSAGE)
+    if not should_refresh(row):
+        return _valid(row)
+    used = row.refresh_token_encrypted
+    tokens = None  # without a refresh_token only a new link helps
+    if used:
+        try:
+            tokens = client.refresh(cfg, row.refresh_token)
+        except InvalidGrant:
+            pass
+        except TokenRequestRejected as exc:
+            raise OAuthUpstreamError(str(exc)) from exc
+    if tokens is None:
+        # Re-read first: a new grant stored meanwhile (a re-link) must not be deleted.
+        current = LinkedAccount.objects.filter(pk=row.pk).first()
+        if current is not None and current.refresh_token_encrypted != used:
+            return _valid(current)
+        LinkedAccount.objects.filter(pk=row.pk, refresh_token_encrypted=used).delete()
+        return None
+    now = timezone.now()
+    row.access_token = tokens.access_token
+    row.token_type = tokens.token_type
+    row.expires_at = now + timedelta(seconds=tokens.expires_in)
+    row.issued_at = now
+    if tokens.scope is not None:
+        row.scope = tokens.scope
+    if tokens.refresh_token:
+        row.refresh_token = tokens.refresh_token
+    if tokens.id_token:
+        _maybe_keep_id_token(cfg, row, tokens.id_token)
+    row.save()
+    return _valid(row)
 
 
 def _maybe_keep_id_token(cfg, row: LinkedAccount, id_token: str) -> None:

@@ -6,6 +6,7 @@ generated in the test, so each id_token check can be exercised on its own.
 
 import json
 import secrets
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -127,6 +128,14 @@ class FakeProvider:
                 pass
 
         return Handler
+
+    def use_tls(self, cert_path, key_path):
+        """Serve HTTPS with the given certificate (call before start())."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_path, key_path)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.url = self.url.replace("http://", "https://", 1)
+        self.issuer = self.url
 
     def start(self):
         threading.Thread(

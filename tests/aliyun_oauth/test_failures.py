@@ -8,12 +8,14 @@ from datetime import timedelta
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.cache import cache
 from django.utils import timezone
 
 from aliyun_oauth import client as oauth_client
 from aliyun_oauth import services
 from aliyun_oauth.models import LinkedAccount
 from tests.aliyun_oauth.conftest import auth_params, start_link
+from tests.aliyun_oauth.fakeprovider import FakeProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -337,3 +339,30 @@ def test_provider_error_text_is_shown_only_for_our_own_request(fake_provider, ed
         {"error": "temporarily_unavailable", "error_description": "try later", "state": state},
     )
     _assert_failure_page(response, 400, "(temporarily_unavailable): try later")
+
+
+def test_https_provider_is_verified_against_the_ca_bundle(settings, tmp_path, monkeypatch):
+    from crmdemo.devcert import ensure_dev_certificate
+
+    cert, key = ensure_dev_certificate(tmp_path)
+    provider = FakeProvider(client_id="crm-tls-client")
+    provider.use_tls(str(cert), str(key))
+    provider.start()
+    try:
+        settings.ALIYUN_OAUTH_ALLOW_HTTP = False
+        settings.ALIYUN_CLIENT_ID = provider.client_id
+        settings.ALIYUN_OAUTH_JWKS_URL = provider.url + "/keys"
+        settings.ALIYUN_OAUTH_ISSUER = provider.issuer
+        # A CA bundle from the environment must not replace ALIYUN_CA_BUNDLE.
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+        settings.ALIYUN_CA_BUNDLE = str(cert)
+        cfg = oauth_client.provider_config()
+        claims = oauth_client.verify_id_token(cfg, provider.id_token(), nonce=None)
+        assert claims["sub"] == provider.sub
+
+        cache.clear()
+        settings.ALIYUN_CA_BUNDLE = ""  # system CAs do not trust the development certificate
+        with pytest.raises(services.OAuthUpstreamError, match="cannot be reached"):
+            oauth_client.verify_id_token(cfg, provider.id_token(), nonce=None)
+    finally:
+        provider.stop()
