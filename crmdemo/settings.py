@@ -124,9 +124,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # aliyun-python-sdk-core logs signed request URLs and parameters (SecurityToken included) on
-    # errors and at DEBUG; ccc_proxy writes its own line per call instead.
-    "loggers": {"aliyunsdkcore": {"level": "CRITICAL"}},
+    "loggers": {
+        # requests-oauthlib/oauthlib log request bodies and tokens at DEBUG: never let them through.
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
+        # aliyun-python-sdk-core logs signed request URLs and parameters (SecurityToken included)
+        # on errors and at DEBUG; ccc_proxy writes its own line per call instead.
+        "aliyunsdkcore": {"level": "CRITICAL"},
+    },
 }
 
 # --- Phone numbers ---------------------------------------------------------------------------
@@ -161,7 +166,9 @@ SANDBOX_REDIRECT_URIS = env.list(
 SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
 SANDBOX_REFRESH_TOKEN_LIFETIME = env.int("SANDBOX_REFRESH_TOKEN_LIFETIME", default=30 * 86400)
 SANDBOX_CODE_LIFETIME = env.int("SANDBOX_CODE_LIFETIME", default=300)
-SANDBOX_KEY_DIR = Path(env.str("SANDBOX_KEY_DIR", default=str(BASE_DIR / ".sandbox-keys")))
+# Seconds a retired id_token signing key stays published in the JWKS after `sandbox_rotate_key`
+# (keys themselves live in the database).
+SANDBOX_KEY_GRACE_PERIOD = env.int("SANDBOX_KEY_GRACE_PERIOD", default=7 * 86400)
 # Seconds before the simulator's remote party answers an outbound call.
 SANDBOX_ANSWER_DELAY = env.float("SANDBOX_ANSWER_DELAY", default=2.0)
 
@@ -214,6 +221,8 @@ ALIYUN_OAUTH_REFRESH_LEEWAY = env.int("ALIYUN_OAUTH_REFRESH_LEEWAY", default=300
 ALIYUN_OAUTH_CLOCK_LEEWAY = env.int("ALIYUN_OAUTH_CLOCK_LEEWAY", default=60)
 # How long a pending authorization (state, code_verifier, nonce) stays valid, seconds.
 ALIYUN_OAUTH_STATE_LIFETIME = env.int("ALIYUN_OAUTH_STATE_LIFETIME", default=600)
+# Allow plain-HTTP OAuth endpoints (development and tests only; never in production).
+ALIYUN_OAUTH_ALLOW_HTTP = env.bool("ALIYUN_OAUTH_ALLOW_HTTP", default=DEBUG)
 
 # TLS trust for server-to-server calls: a CA bundle path, or empty for the system's CAs. In
 # sandbox mode the project's development certificate is the trust anchor.
