@@ -53,8 +53,8 @@ def _deliver(request, answer: oauth.AuthorizeRedirect):
         response = render(request, "aliyun_sandbox/form_post.html", {"answer": answer})
     else:
         response = HttpResponseRedirect(answer.location())
-    response.headers.update(NO_STORE)
-    response.headers["Referrer-Policy"] = "no-referrer"
+    for name, value in {**NO_STORE, "Referrer-Policy": "no-referrer"}.items():
+        response.headers[name] = value
     return response
 
 
