@@ -210,11 +210,12 @@ def call(credentials: StsCredentials, action: str, parameters: dict[str, str]) -
     try:
         body = client.do_action_with_exception(request)
     except ServerException as exc:
+        status = exc.get_http_status() or 502
+        code, message = str(exc.get_error_code()), str(exc.get_error_msg())
+        if code == "SDK.UnknownServerError":  # no JSON error envelope: do not echo the page
+            message = f"the CCC OpenAPI answered HTTP {status} without an error code"
         raise UpstreamError(
-            http_status=exc.get_http_status() or 502,
-            code=str(exc.get_error_code()),
-            message=str(exc.get_error_msg())[:500],
-            request_id=exc.get_request_id(),
+            http_status=status, code=code, message=message[:500], request_id=exc.get_request_id()
         ) from None
     except ClientException as exc:
         # The SDK's message for network errors contains the signed URL, SecurityToken included:
