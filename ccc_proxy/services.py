@@ -46,6 +46,7 @@ RETRY_SAFE_ACTIONS = frozenset(
         "GetServiceExtensions",
         "ListRecentCallRecords",
         "GetNumberRegionInfo",
+        "PickGlobalOutboundNumbers",
         "ListOutboundPhoneNumberOfUser",
         "ListRealTimeAgent",
         "ListAgentStates",

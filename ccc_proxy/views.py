@@ -69,7 +69,8 @@ def api(request: HttpRequest) -> JsonResponse:
             error=exc.error_code,
             local_request_id=local_id,
         )
-        return JsonResponse(exc.as_json(), status=exc.status)
+        headers = {"Allow": "POST"} if exc.status == 405 else None
+        return JsonResponse(exc.as_json(), status=exc.status, headers=headers)
     services.log_call(
         request.user, action, 200, result.request_id, started, retried=result.retried or None
     )

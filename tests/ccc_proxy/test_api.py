@@ -225,6 +225,7 @@ def test_cross_origin_refused(edward, fake_ccc):
 def test_get_is_405_json(edward, fake_ccc):
     response = edward.http.get(f"{edward.crm_url}/aliyun/ccc/api?action=ListSkillGroupsOfUser")
     assert_error(response, 405, "MethodNotAllowed")
+    assert response.headers["Allow"] == "POST"
     assert fake_ccc.requests == []
 
 
