@@ -12,7 +12,8 @@ from django.conf import settings
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_safe
 
 from aliyun_sandbox import keys, oauth
 from aliyun_sandbox.oauth_users import demo_hints
@@ -53,12 +54,15 @@ def _deliver(request, answer: oauth.AuthorizeRedirect):
         response = render(request, "aliyun_sandbox/form_post.html", {"answer": answer})
     else:
         response = HttpResponseRedirect(answer.location())
-    for name, value in {**NO_STORE, "Referrer-Policy": "no-referrer"}.items():
+    for name, value in NO_STORE.items():
         response.headers[name] = value
     return response
 
 
+@csrf_exempt  # only so that a disabled sandbox answers 404 before the CSRF check...
 @sandbox_only
+@require_http_methods(["GET", "POST"])
+@csrf_protect  # ...which then runs here: every form on these pages carries the CSRF token
 @never_cache
 def authorize(request):
     """The authorize endpoint: sign-in page, then consent screen, then the answer to the client.
@@ -66,14 +70,6 @@ def authorize(request):
     GET shows the step the browser is at; the forms POST back to the same URL (query kept), with
     ``action`` = ``signin`` | ``allow`` | ``cancel`` | ``switch``. CSRF protection stays on.
     """
-    if request.method not in ("GET", "POST"):
-        return render(
-            request,
-            "aliyun_sandbox/signin_error.html",
-            {"message": "Method not allowed."},
-            status=405,
-            headers={"Allow": "GET, POST"},
-        )
     try:
         auth = oauth.parse_authorize_request(request.GET)
     except oauth.InvalidAuthorizeClient as exc:
@@ -160,13 +156,17 @@ def userinfo(request):
     return JsonResponse(claims, headers=NO_STORE)
 
 
+@csrf_exempt  # read-only: a POST gets 405, not a CSRF page
 @sandbox_only
+@require_safe
 def jwks(request):
     """``GET /v1/keys``: the JWK Set with every published signing key."""
     return JsonResponse(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
+@csrf_exempt  # read-only: a POST gets 405, not a CSRF page
 @sandbox_only
+@require_safe
 def openid_configuration(request):
     """``GET /.well-known/openid-configuration``: OIDC Discovery metadata."""
     return JsonResponse(
