@@ -208,6 +208,7 @@ def authorization_url(
 ) -> str:
     """The authorize URL (RFC 6749 §4.1.1 + RFC 7636 S256 + OIDC nonce), with Alibaba's
     ``access_type=offline`` (→ refresh_token) and ``response_mode=form_post``."""
+    _check_transport(cfg.authorization_endpoint)
     session = http_session(
         client_id=cfg.client_id, redirect_uri=redirect_uri, scope=cfg.scope.split() or None
     )

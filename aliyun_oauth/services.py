@@ -8,6 +8,7 @@ call time; every datetime is timezone-aware UTC.
 
 import hmac
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, MutableMapping
@@ -42,7 +43,6 @@ __all__ = [
     "account_summary",
     "complete_authorization",
     "get_valid_token",
-    "has_pending_authorization",
     "refresh_now",
     "revoke_account",
     "start_authorization",
@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 # created (epoch seconds)}}. Several tabs may link at once; the oldest are dropped beyond this.
 PENDING_SESSION_KEY = "aliyun_oauth_pending"
 MAX_PENDING = 5
+ERROR_CODE_RE = re.compile(r"[a-z_]{1,64}")  # RFC 6749 §4.1.2.1 error codes
 RELINK_MESSAGE = (
     "Alibaba Cloud no longer accepts your sign-in: link your Alibaba Cloud account again."
 )
@@ -118,11 +119,6 @@ def start_authorization(session: MutableMapping, redirect_uri: str) -> str:
     return url
 
 
-def has_pending_authorization(session: MutableMapping, state: str | None) -> bool:
-    """True when ``state`` is a live pending authorization of this session (read only)."""
-    return bool(state) and state in _pending(session)
-
-
 def _take_pending(session: MutableMapping, state: str | None) -> dict | None:
     """Remove and return the pending authorization for ``state`` (single use)."""
     raw = session.get(PENDING_SESSION_KEY)
@@ -152,6 +148,9 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
     error = params.get("error")
     if error:
         log.info("aliyun_oauth: authorization answered error=%s", error[:100])
+        if entry is None or not ERROR_CODE_RE.fullmatch(error):
+            # Anyone can POST to the callback: show provider text only for our own request.
+            raise AuthorizationFailed("Alibaba Cloud sign-in failed; please start again.")
         if error == "access_denied":
             raise AuthorizationFailed("Alibaba Cloud sign-in was cancelled or refused.")
         description = (params.get("error_description") or "")[:300]

@@ -54,14 +54,10 @@ def callback(request):
     if (
         request.method == "POST"
         and "resubmit" not in request.GET
-        and not services.has_pending_authorization(request.session, params.get("state"))
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
     ):
         action = reverse("aliyun_oauth:callback") + "?resubmit=1"
-        response = render(
-            request, "aliyun_oauth/resubmit.html", {"params": params, "action": action}
-        )
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        return render(request, "aliyun_oauth/resubmit.html", {"params": params, "action": action})
     if not request.user.is_authenticated:
         return _failure(request, "Sign in to the CRM first, then link your account again.", 403)
     try:
