@@ -104,12 +104,17 @@
     var fields = Object.assign({}, c.ajaxOtherParams || {}, { request: JSON.stringify(request) });
     var headers = Object.assign(
       { "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8" }, c.ajaxHeaders || {});
-    return fetch(url, {
-      method: (c.ajaxMethod || "post").toUpperCase(),
-      headers: headers,
-      body: formBody(fields),
-      credentials: c.withCredentials ? "include" : "same-origin"
-    }).then(function (resp) {
+    var method = (c.ajaxMethod || "post").toUpperCase();
+    var init = {
+      method: method, headers: headers, credentials: c.withCredentials ? "include" : "same-origin"
+    };
+    if (method === "GET") {
+      url += "&" + formBody(fields).toString();  // a GET carries the form in its query string
+      delete headers["Content-Type"];
+    } else {
+      init.body = formBody(fields);
+    }
+    return fetch(url, init).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok || data.success === false) {
           throw self._error(api, data.errorCode || data.code || "HttpError" + resp.status,
@@ -154,12 +159,24 @@
             return self._agent(command, fields, true);
           });
         }
-        if (!resp.ok) throw self._error(command, data.code || "HttpError" + resp.status, data.message);
+        if (!resp.ok) {
+          throw self._agentError(command, data.code || "HttpError" + resp.status, data.message);
+        }
+        if (command === "poll") self._pollFailing = false;
         return data;
       });
     }, function (e) {
-      throw self._error(command, "NetworkError", String(e && e.message || e));
+      throw self._agentError(command, "NetworkError", String(e && e.message || e));
     });
+  };
+
+  // A failing poll is reported once, not every tick, until a poll succeeds again.
+  proto._agentError = function (command, code, message) {
+    if (command !== "poll" || !this._pollFailing) {
+      if (command === "poll") this._pollFailing = true;
+      return this._error(command, code, message);
+    }
+    return { errorApi: command, errorCode: code, errorMsg: message };
   };
 
   proto._startPolling = function () {
@@ -171,7 +188,7 @@
       self._agent("poll", fields).then(function (data) {
         // A command answered while this poll was in flight: its answer is newer.
         if (seq === self._seq) self._onCall(data.call);
-      }, function () { /* reported by onErrorNotify; keep polling */ }).then(function () {
+      }, function () { /* reported once by onErrorNotify; keep polling */ }).then(function () {
         if (self._timer) self._timer = global.setTimeout(tick, self.config.pollInterval || POLL_MS);
       });
     };
