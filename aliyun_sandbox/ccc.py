@@ -34,9 +34,12 @@ class Context:
     params: dict[str, str]
 
     def get(self, name: str, default: str = "") -> str:
+        """The parameter ``name`` as sent (text), or ``default``."""
         return self.params.get(name, default)
 
     def int(self, name: str, default: int, low: int = 1, high: int = 10**6) -> int:
+        """The integer parameter ``name`` (``default`` when absent); ``Parameter.Format`` or
+        ``Parameter.Invalid`` (400) when not an integer in ``[low, high]``."""
         raw = self.params.get(name, "")
         if raw == "":
             return default

@@ -180,10 +180,13 @@ def authenticate(method: str, params: dict[str, str], now: datetime | None = Non
         raise _expired()
     expected_to_sign = string_to_sign(method, params)
     if not hmac.compare_digest(sign(row.access_key_secret, expected_to_sign), params["Signature"]):
+        # Alibaba echoes its string-to-sign (to debug canonicalisation); the sandbox masks the
+        # SecurityToken in it, since clients tend to log this message.
+        shown = expected_to_sign.replace(percent_encode(percent_encode(security_token)), "***")
         raise OpenApiError(
             "SignatureDoesNotMatch",
             "Specified signature is not matched with our calculation. server string to sign "
-            f"is:{expected_to_sign}",
+            f"is:{shown}",
             400,
         )
     _consume_nonce(params["SignatureNonce"], now)

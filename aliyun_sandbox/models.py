@@ -144,8 +144,8 @@ class UsedNonce(models.Model):
 class AgentState(models.Model):
     """What the sandbox's agent server knows of an agent's softphone (one row per cloud user).
 
-    ``status`` uses the CCC 2.x ``UserState`` names (PROTOCOL.md §3): OFFLINE (not registered
-    or signed out), SIGNED_IN (signed in to skill groups, not ready), READY, BREAK. Call states
+    ``status`` is OFFLINE (not registered or signed out), SIGNED_IN (signed in to skill groups,
+    not ready), READY or BREAK (after CCC 2.x ``UserState``, PROTOCOL.md §3). Call states
     live on :class:`Call`. ``skill_group_ids`` is a comma-separated list of the groups the agent
     signed in to; ``last_seen`` is the time of the softphone's latest poll (UTC).
     """

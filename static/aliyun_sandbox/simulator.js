@@ -1,7 +1,7 @@
 /* Call simulator page: poll calls.json and redraw the agents and calls tables. Plain JS. */
 (function () {
   "use strict";
-  var csrf = JSON.parse(document.getElementById("csrf-token").textContent);
+  var csrf = document.querySelector("form.ring input[name=csrfmiddlewaretoken]").value;
 
   function cell(row, text) {
     var td = document.createElement("td");

@@ -226,6 +226,8 @@ def test_forged_signature_is_rejected(sandbox, creds):
     assert body["Code"] == "SignatureDoesNotMatch"
     assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
     assert "server string to sign is:GET&%2F&AccessKeyId%3D" in body["Message"]
+    assert "SecurityToken%3D***%26" in body["Message"]
+    assert creds["SecurityToken"][:20] not in body["Message"]
     bad = dict(creds, AccessKeySecret="not-the-secret")
     assert _sdk_error(sandbox, bad) == (400, "SignatureDoesNotMatch")
     # A signature over other parameters than those sent.

@@ -7,6 +7,8 @@ from aliyun_sandbox import ccc_data, simulator
 
 
 class Command(BaseCommand):
+    """Drive the sandbox call simulator from a shell (see :mod:`aliyun_sandbox.simulator`)."""
+
     help = (
         "Ring an agent from a number (--agent edward --from 13501234567), make the remote "
         "party answer or hang up a call (--answer/--hangup CONNID), or list calls (--list)."
