@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from aliyun_sandbox.models import AccessToken, UsedNonce
@@ -93,11 +92,9 @@ def test_expired_sts_is_refreshed_and_retried(edward):
     assert UsedNonce.objects.count() == 1  # the refused attempt was not authentic
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres  # concurrent requests: SQLite's shared in-memory test database locks up
 @pytest.mark.django_db(transaction=True)
 def test_two_agents_concurrently_never_cross_credentials(make_agent):
-    if connection.vendor != "postgresql":  # SQLite's shared in-memory test database locks up
-        pytest.skip("concurrent requests need PostgreSQL: DATABASE_URL=postgres://... -m postgres")
     agents = {"edward": make_agent("edward"), "sissi": make_agent("sissi")}
     jobs = [name for _ in range(6) for name in agents]
 
