@@ -84,12 +84,14 @@ def test_forwards_signed_with_the_agents_sts_and_converts(edward, fake_ccc):
     assert sent["SignatureMethod"] == "HMAC-SHA1" and sent["Signature"]
 
 
-@pytest.mark.parametrize("where", ["query", "json-body", "text-body"])
+@pytest.mark.parametrize("where", ["query", "multipart", "json-body", "text-body"])
 def test_request_json_accepted_from_query_and_raw_body(edward, fake_ccc, where):
     fake_ccc.handler = ok
     text = json.dumps({"instanceId": "ccc-sandbox-instance", "userId": "u1"})
     if where == "query":
         response = edward.call("ListSkillGroupsOfUser", params={"request": text})
+    elif where == "multipart":
+        response = edward.call("ListSkillGroupsOfUser", files={"request": (None, text)})
     else:
         ctype = "application/json" if where == "json-body" else "text/plain"
         response = edward.call(
