@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from aliyun_sandbox import agent_server, ccc_data, simulator
 from aliyun_sandbox.ccc_signature import Caller, OpenApiError, authenticate, missing
-from aliyun_sandbox.models import AgentState, Call, CloudUser
+from aliyun_sandbox.models import AgentDevice, AgentState, Call, CloudUser
 
 VERSION = "2017-07-05"
 # The scope an OAuth access token needs to call CCC (an empty scope means all of the app's).
@@ -298,6 +298,57 @@ def _reset_user_status(ctx: Context) -> dict:
     return {}
 
 
+def _bool(ctx: Context, name: str) -> bool:
+    value = ctx.get(name).lower()
+    if value not in ("true", "false", "1", "0"):
+        raise OpenApiError("Parameter.Invalid", f'The parameter "{name}" must be a boolean.', 400)
+    return value in ("true", "1")
+
+
+def _add_device(ctx: Context) -> dict:
+    device = AgentDevice.objects.create(
+        user=ctx.user,
+        client_ip=ctx.get("ClientIp")[:64],
+        client_port=ctx.get("ClientPort")[:16],
+        browser_version=ctx.get("BrowserVersion")[:256],
+        remark=ctx.get("Remark")[:256],
+    )
+    return {"AgentDeviceId": device.pk}
+
+
+def _modify_device(ctx: Context) -> dict:
+    device_id = ctx.int("AgentDeviceId", 0, low=1, high=2**62)
+    is_login = _bool(ctx, "IsLogin")
+    if not AgentDevice.objects.filter(pk=device_id, user=ctx.user).update(is_login=is_login):
+        raise OpenApiError("NotExists.AgentDeviceId", "The agent device does not exist.", 404)
+    return {}
+
+
+def _list_devices(ctx: Context) -> dict:
+    qs = AgentDevice.objects.select_related("user").order_by("-login_time")
+    ram_ids = [r for r in ctx.get("RamIds").split(",") if r]
+    qs = qs.filter(user__uid__in=ram_ids) if ram_ids else qs.filter(user=ctx.user)
+    for name, lookup in (("StartTime", "login_time__gte"), ("StopTime", "login_time__lt")):
+        if ctx.get(name):
+            millis = ctx.int(name, 0, low=0, high=10**14)
+            qs = qs.filter(**{lookup: datetime.fromtimestamp(millis / 1000, UTC)})
+    devices = [
+        {
+            "AgentDeviceId": d.pk,
+            "RamId": d.user.uid,
+            "ClientIp": d.client_ip,
+            "ClientPort": d.client_port,
+            "BrowserVersion": d.browser_version,
+            "Remark": d.remark,
+            "IsLogin": 1 if d.is_login else 0,
+            "LoginTime": _millis(d.login_time),
+            "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID,
+        }
+        for d in qs[:100]
+    ]
+    return {"AgentDeviceList": {"AgentDevice": devices}}
+
+
 def _make_call(ctx: Context) -> dict:
     try:
         call = simulator.place_outbound(ctx.user, ctx.get("ToNumber"), ctx.get("FromNumber"))
@@ -331,9 +382,9 @@ ACTIONS: dict[str, Action] = {
     "ListRecordingsByContactId": Action(_recordings, ("ContactId",)),
     "GetTurnCredentials": Action(_turn_credentials),
     "GetTurnServerList": Action(_turn_servers),
-    "AddAgentDevice": Action(_ok, ("ClientIp",)),
-    "ModifyAgentDevice": Action(_ok, ("AgentDeviceId", "IsLogin")),
-    "ListAgentDevices": Action(lambda ctx: {"AgentDeviceList": {"AgentDevice": []}}),
+    "AddAgentDevice": Action(_add_device, ("ClientIp",)),
+    "ModifyAgentDevice": Action(_modify_device, ("AgentDeviceId", "IsLogin")),
+    "ListAgentDevices": Action(_list_devices),
     "ResetUserStatus": Action(_reset_user_status, ("RamIdList",)),
     "DownloadRecording": Action(_download_recording, ("FileName",)),
     "MakeCall": Action(_make_call, ("FromNumber", "ToNumber")),

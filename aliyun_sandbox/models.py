@@ -212,3 +212,16 @@ class Call(models.Model):
             return 0
         end = self.released_at or timezone.now()
         return max(0, int((end - self.answered_at).total_seconds()))
+
+
+class AgentDevice(models.Model):
+    """A softphone device an agent registered (``AddAgentDevice``/``ModifyAgentDevice``/
+    ``ListAgentDevices`` of CCC 2017-07-05). ``login_time`` is UTC."""
+
+    user = models.ForeignKey(CloudUser, on_delete=models.CASCADE, related_name="agent_devices")
+    client_ip = models.CharField(max_length=64)
+    client_port = models.CharField(max_length=16, blank=True)
+    browser_version = models.CharField(max_length=256, blank=True)
+    remark = models.CharField(max_length=256, blank=True)
+    is_login = models.BooleanField(default=True)
+    login_time = models.DateTimeField(default=timezone.now)

@@ -49,9 +49,8 @@ def clean_number(value: str, field: str) -> str:
 
 
 def agent_state(user: CloudUser) -> AgentState:
-    """The user's AgentState row (created OFFLINE on first use)."""
-    state, _ = AgentState.objects.get_or_create(user=user)
-    return state
+    """The user's AgentState (an unsaved OFFLINE one when the softphone never connected)."""
+    return AgentState.objects.filter(user=user).first() or AgentState(user=user)
 
 
 def effective_status(state: AgentState) -> str:
@@ -242,10 +241,19 @@ def set_agent_status(user: CloudUser, status: str, skill_group_ids: list[str] | 
 
 def touch(user: CloudUser) -> AgentState:
     """Record that the agent's softphone is alive (it polled); returns the AgentState."""
-    state = agent_state(user)
-    AgentState.objects.filter(pk=state.pk).update(last_seen=timezone.now())
-    state.refresh_from_db()
-    return state
+    now = timezone.now()
+    if AgentState.objects.filter(user=user).update(last_seen=now):
+        return AgentState.objects.get(user=user)
+    return AgentState.objects.get_or_create(user=user, defaults={"last_seen": now})[0]
+
+
+def remote_party(connid: str, what: str) -> Call:
+    """The simulated remote party of call ``connid`` answers (``what`` = ``"answer"``, outbound
+    calls only) or hangs up (``"hangup"``). Raises :class:`SimulatorError`."""
+    call = get_call(connid)
+    if what == "answer":
+        return answer(call, by="remote")
+    return hang_up(call, by="remote")
 
 
 def call_json(call: Call | None) -> dict | None:

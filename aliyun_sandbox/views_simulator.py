@@ -75,11 +75,7 @@ def ring(request):
 def remote(request, connid: str, what: str):
     """The remote party answers (``what`` = answer) or hangs up (hangup) call ``connid``."""
     try:
-        call = simulator.get_call(connid)
-        if what == "answer":
-            simulator.answer(call, by="remote")
-        else:
-            simulator.hang_up(call, by="remote")
+        simulator.remote_party(connid, what)
     except simulator.SimulatorError as exc:
         return _render(request, exc.message, exc.status)
     return redirect("aliyun_sandbox:simulator")

@@ -141,10 +141,45 @@
 
   // --- the agent server -------------------------------------------------------------------------
 
+  // Seconds since the epoch at which LoginInfo's signature expires (SignData's "exp").
+  function signatureExpiry(signData) {
+    try {
+      var b64 = signData.replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(global.atob(b64 + "===".slice((b64.length + 3) % 4))).exp || 0;
+    } catch (e) {
+      return 0;
+    }
+  }
+
+  // Renew the agent-server signature (RefreshToken) once half its lifetime has passed.
+  proto._freshSignature = function () {
+    var self = this, info = this._loginInfo, now = Date.now() / 1000;
+    if (!info._issuedAt) info._issuedAt = now;
+    var exp = signatureExpiry(info.signData);
+    if (!exp || now < info._issuedAt + (exp - info._issuedAt) / 2) return Promise.resolve();
+    if (!this._renewing) {
+      this._renewing = this._api("RefreshToken", {}).then(function (t) {
+        info.signature = t.token.signature;
+        info.signData = t.token.signData;
+        info._issuedAt = Date.now() / 1000;
+      }, function () { /* reported by onErrorNotify; the 401 path retries */ }).then(function () {
+        self._renewing = null;
+      });
+    }
+    return this._renewing;
+  };
+
   proto._agent = function (command, fields, retried) {
     var self = this, info = this._loginInfo;
     if (!info) return Promise.reject(this._error(command, "NotRegistered", "Not registered."));
     if (command !== "poll") this._seq += 1;
+    return this._freshSignature().then(function () {
+      return self._send(command, fields, retried);
+    });
+  };
+
+  proto._send = function (command, fields, retried) {
+    var self = this, info = this._loginInfo;
     return fetch(info.agentServerUrl + command, {
       method: "POST",
       mode: "cors",
@@ -156,7 +191,8 @@
           return self._api("RefreshToken", {}).then(function (t) {
             info.signature = t.token.signature;
             info.signData = t.token.signData;
-            return self._agent(command, fields, true);
+            info._issuedAt = Date.now() / 1000;
+            return self._send(command, fields, true);
           });
         }
         if (!resp.ok) {

@@ -183,9 +183,20 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
     assert turn["UserName"].endswith(":agent-edward-0001") and turn["Password"]
     servers = json.loads(call("GetTurnServerList")["TurnServerListConfig"])
     assert servers[0]["urls"].startswith("turn:")
-    assert call("AddAgentDevice", ClientIp="10.0.0.8")["Success"] is True
-    assert call("ModifyAgentDevice", AgentDeviceId="1", IsLogin="1")["Success"] is True
     assert call("ListAgentDevices")["AgentDeviceList"]["AgentDevice"] == []
+    added = call("AddAgentDevice", ClientIp="10.0.0.8", ClientPort="5060", Remark="desk")
+    device_id = str(added["AgentDeviceId"])
+    assert call("ModifyAgentDevice", AgentDeviceId=device_id, IsLogin="false")["Success"]
+    devices = call("ListAgentDevices", RamIds=edward.uid)["AgentDeviceList"]["AgentDevice"]
+    assert [(d["ClientIp"], d["ClientPort"], d["IsLogin"]) for d in devices] == [
+        ("10.0.0.8", "5060", 0)
+    ]
+    status, code = _sdk_error(sandbox, creds, "ModifyAgentDevice", AgentDeviceId="999", IsLogin="1")
+    assert (status, code) == (404, "NotExists.AgentDeviceId")
+    status, code = _sdk_error(
+        sandbox, creds, "ModifyAgentDevice", AgentDeviceId=device_id, IsLogin="maybe"
+    )
+    assert (status, code) == (400, "Parameter.Invalid")
     assert call("ResetUserStatus", RamIdList=edward.uid)["Success"] is True
 
 

@@ -284,3 +284,41 @@ def test_errors_reach_on_error_notify(softphone, sandbox):
     assert "Link your Alibaba Cloud account first." in page.inner_text(".wbsdk-error")
     # Only the deliberate 401 shows up in the console.
     assert all("401" in p for p in page.problems), page.problems
+
+
+def test_an_expired_agent_signature_is_renewed_with_refresh_token(softphone, monkeypatch):
+    from aliyun_sandbox import agent_server
+
+    page = softphone
+    monkeypatch.setattr(agent_server, "SIGNATURE_LIFETIME", 2)
+    page.evaluate("window.workbench._loginInfo = null; window.workbench._skillLevels = null")
+    register_and_ready(page)  # fetches a LoginInfo whose signature lives 2 s
+    page.wait_for_timeout(3000)  # the signature expires; polling renews it and goes on
+    assert "RefreshToken" in [s["action"] for s in page.seen]
+    assert events(page, "onErrorNotify") == []
+    assert page.evaluate("window.workbench.getStatusCode()") == 3
+    assert page.problems == []
+
+
+def test_the_crm_loads_the_stand_in_in_sandbox_mode():
+    import subprocess
+    import sys
+
+    code = "from django.conf import settings as s; print(s.ALIYUN_SDK_SCRIPT_URLS[-1])"
+    env = {"DJANGO_SETTINGS_MODULE": "crmdemo.settings", "PATH": "/usr/bin:/bin"}
+    sandbox_mode = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env={**env, "ALIYUN_CLIENT_ID": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert sandbox_mode.stdout.strip() == "/static/aliyun_sandbox/workbench-sdk.js"
+    real = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env={**env, "ALIYUN_CLIENT_ID": "real-client"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert real.stdout.strip() == "https://g.alicdn.com/acca/workbench-sdk/0.2.8/workbenchSdk.js"

@@ -27,11 +27,7 @@ class Command(BaseCommand):
         try:
             if options["answer"] or options["hangup"]:
                 connid = options["answer"] or options["hangup"]
-                call = simulator.get_call(connid)
-                if options["answer"]:
-                    call = simulator.answer(call, by="remote")
-                else:
-                    call = simulator.hang_up(call, by="remote")
+                call = simulator.remote_party(connid, "answer" if options["answer"] else "hangup")
                 self.stdout.write(f"{call.connid} {call.state.lower()}")
             elif options["list"]:
                 for call in simulator.recent_calls(20):
