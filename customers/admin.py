@@ -3,7 +3,7 @@
 from django.contrib import admin
 from import_export.admin import ImportExportModelAdmin
 
-from customers.models import Customer, PhoneNumber
+from customers.models import CallRecord, Customer, PhoneNumber
 from customers.phones import InvalidPhoneNumber, normalize_phone
 from customers.resources import CustomerResource
 from customers.services import SHORT_NUMBER_DIGITS
@@ -18,6 +18,43 @@ class PhoneNumberInline(admin.TabularInline):
     validate_min = True
 
 
+class CallRecordInline(admin.TabularInline):
+    """The customer's call log, read-only: calls are written by the softphone, not by hand."""
+
+    model = CallRecord
+    fk_name = "customer"
+    fields = (
+        "started_at",
+        "direction",
+        "caller",
+        "callee",
+        "agent",
+        "duration",
+        "outcome",
+        "notes",
+        "contact_id",
+    )
+    readonly_fields = fields
+    ordering = ("-started_at", "-id")
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request, obj=None):
+        # The call log is part of the customer's record: whoever may see the customer sees it.
+        return request.user.has_perm("customers.view_customer")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Customer)
 class CustomerAdmin(ImportExportModelAdmin):
     """Search matches name, company, email, or any form of a phone number (normalized key)."""
@@ -27,7 +64,7 @@ class CustomerAdmin(ImportExportModelAdmin):
     list_filter = ("created", "updated")
     search_fields = ("name", "company", "email")
     search_help_text = "Name, company, email or a phone number in any form."
-    inlines = [PhoneNumberInline]
+    inlines = [PhoneNumberInline, CallRecordInline]
     readonly_fields = ("created", "updated")
     show_full_result_count = False  # no full-table COUNT on every page at a million rows
 

@@ -1,5 +1,6 @@
 """Customers and their phone numbers (raw text as typed plus an indexed lookup key)."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -57,3 +58,80 @@ class PhoneNumber(models.Model):
             self.normalized = normalize_phone(self.raw)
         except InvalidPhoneNumber as exc:
             raise ValidationError({"raw": str(exc)}) from exc
+
+
+class CallRecord(models.Model):
+    """One phone call of an agent, inbound or outbound: the call log.
+
+    Written by ``customers.services.log_call`` from the softphone's hooks; one row per
+    (``agent``, ``contact_id``), however many events arrive and in whatever order. Times are aware
+    UTC datetimes; ``duration`` is the talk time in whole seconds (answered to ended, 0 if the call
+    was never answered); ``outcome`` follows from which times are known.
+    """
+
+    INBOUND, OUTBOUND = "inbound", "outbound"
+    DIRECTIONS = [(INBOUND, "inbound"), (OUTBOUND, "outbound")]
+
+    RINGING, TALKING, COMPLETED, MISSED, NO_ANSWER = (
+        "ringing",
+        "talking",
+        "completed",
+        "missed",
+        "no_answer",
+    )
+    OUTCOMES = [
+        (RINGING, "ringing"),
+        (TALKING, "on the call"),
+        (COMPLETED, "completed"),
+        (MISSED, "missed"),
+        (NO_ANSWER, "not answered"),
+    ]
+
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    direction = models.CharField(max_length=8, choices=DIRECTIONS)
+    caller = models.CharField("caller number (ANI)", max_length=64, blank=True)
+    callee = models.CharField("callee number", max_length=64, blank=True)
+    contact_id = models.CharField("CCC contact id", max_length=64)
+    connid = models.CharField("CCC connection id", max_length=64, blank=True)
+    started_at = models.DateTimeField("started (UTC)", null=True, blank=True)
+    answered_at = models.DateTimeField("answered (UTC)", null=True, blank=True)
+    ended_at = models.DateTimeField("ended (UTC)", null=True, blank=True)
+    duration = models.PositiveIntegerField("duration (s)", default=0)
+    outcome = models.CharField(max_length=10, choices=OUTCOMES, default=RINGING)
+    notes = models.TextField("wrap-up notes", blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "contact_id"], name="callrecord_agent_contact")
+        ]
+        indexes = [models.Index(fields=["customer", "-started_at"], name="callrecord_customer")]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} call {self.caller} -> {self.callee}"
+
+    @property
+    def remote_number(self) -> str:
+        """The other party's number: the caller of an inbound call, the callee of an outbound."""
+        return self.caller if self.direction == self.INBOUND else self.callee
+
+    def settle(self) -> None:
+        """Recompute ``duration`` and ``outcome`` from the three times (no save)."""
+        if self.answered_at and self.ended_at:
+            self.duration = max(0, round((self.ended_at - self.answered_at).total_seconds()))
+        else:
+            self.duration = 0
+        if self.ended_at:
+            if self.answered_at:
+                self.outcome = self.COMPLETED
+            else:
+                self.outcome = self.MISSED if self.direction == self.INBOUND else self.NO_ANSWER
+        else:
+            self.outcome = self.TALKING if self.answered_at else self.RINGING

@@ -60,3 +60,28 @@ def normalize_phone(raw: str) -> str:
         # Keep a leading + so that the key, looked up again, gives itself back.
         return "+" + digits if number_part.lstrip("( ").startswith("+") else digits
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def dial_string(number: str) -> str:
+    """Return what an agent in ``settings.PHONE_DEFAULT_REGION`` would dial for ``number``.
+
+    ``number`` is a lookup key (E.164) or anything :func:`normalize_phone` accepts. A valid number
+    is dialled as libphonenumber formats it for calling from the default region, digits only
+    (``+8613501234567`` -> ``13501234567``, ``+861065529988`` -> ``01065529988``,
+    ``+14155550100`` -> ``0014155550100`` from China). A number libphonenumber deems invalid in
+    the default region's country is dialled as its national digits (the seed's 12-digit
+    ``+86135012345678`` -> ``135012345678``, as typed); anything else as its key. Raises
+    :class:`InvalidPhoneNumber` like :func:`normalize_phone`.
+    """
+    key = normalize_phone(number)
+    region = settings.PHONE_DEFAULT_REGION
+    try:
+        parsed = phonenumbers.parse(key, region)
+    except phonenumbers.NumberParseException:
+        return key
+    if phonenumbers.is_valid_number(parsed):
+        text = phonenumbers.format_out_of_country_calling_number(parsed, region)
+        return ("+" if text.startswith("+") else "") + re.sub(r"\D", "", text)
+    if parsed.country_code == phonenumbers.country_code_for_region(region):
+        return phonenumbers.national_significant_number(parsed)
+    return key

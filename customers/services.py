@@ -1,7 +1,7 @@
 """Customers' public services: phone normalization, lookup by phone, search and creation.
 
 Other apps call only the functions here (see ARCHITECTURE.md): ``normalize_phone``,
-``find_by_phone`` and, for seeding, ``ensure_customer``. The normalized key is what
+``find_by_phone``, ``log_call`` and, for seeding, ``ensure_customer``. The normalized key is what
 ``PhoneNumber.normalized`` stores and what every lookup compares against, so storage and search
 always go through the same function.
 """
@@ -12,21 +12,30 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from customers.models import Customer, PhoneNumber
+from customers.models import CallRecord, Customer, PhoneNumber
 from customers.phones import InvalidPhoneNumber, normalize_phone
 
 __all__ = [
+    "CALL_EVENTS",
     "CustomerPage",
+    "InvalidCallEvent",
     "InvalidCursor",
     "InvalidPhoneNumber",
+    "call_as_json",
+    "create_customer",
     "customer_as_json",
     "ensure_customer",
     "find_by_phone",
+    "log_call",
     "normalize_phone",
+    "recent_calls",
     "renormalize_phones",
     "search_customers",
 ]
@@ -204,3 +213,223 @@ def renormalize_phones(batch_size: int = 5000) -> tuple[int, int]:
         changed += len(dirty)
         total += len(rows)
         last_id = rows[-1].id
+
+
+# --- Customer creation (the "new customer" page, prefilled on screen pop) ---------------------
+
+
+@transaction.atomic
+def create_customer(
+    name: str,
+    phones: list[str],
+    *,
+    company: str = "",
+    email: str = "",
+    notes: str = "",
+    agent=None,
+    call_contact_id: str = "",
+) -> Customer:
+    """Create a customer with ``phones`` (as typed, blanks skipped) and return it.
+
+    When ``agent`` and ``call_contact_id`` name one of the agent's calls without a customer (the
+    unknown caller the form was opened for), that call is attached to the new customer. Raises
+    :class:`InvalidPhoneNumber` when no number is given or one is not a phone number; nothing is
+    saved then.
+    """
+    phones = [p.strip() for p in phones if p and p.strip()]
+    if not phones:
+        raise InvalidPhoneNumber("A customer needs at least one phone number.")
+    for raw in phones:
+        normalize_phone(raw)  # raises before anything is written
+    customer = Customer.objects.create(name=name, company=company, email=email, notes=notes)
+    for raw in phones:
+        PhoneNumber.objects.create(customer=customer, raw=raw)
+    if agent is not None and call_contact_id:
+        CallRecord.objects.filter(
+            agent=agent, contact_id=call_contact_id, customer__isnull=True
+        ).update(customer=customer)
+    return customer
+
+
+# --- Call log ---------------------------------------------------------------------------------
+
+
+class InvalidCallEvent(ValueError):
+    """A call-log event that cannot be recorded (unknown event, missing contact id, bad time...)."""
+
+
+# Events of the softphone's hooks (PROTOCOL.md §2): onCallComing -> "ringing", onCallDialing ->
+# "dialing", onCallEstablish -> "answered", onCallRelease -> "released"; then the agent's own
+# "notes" (wrap-up) and "customer" (picked from the screen-pop chooser).
+CALL_EVENTS = ("ringing", "dialing", "answered", "released", "notes", "customer")
+# How far an event's own time may lie from the server's clock.
+MAX_EVENT_SKEW = timedelta(days=1)
+MAX_NOTES_CHARS = 5000
+_ID_CHARS = 64
+
+
+def _event_time(at) -> datetime:
+    if at is None or at == "":
+        return timezone.now()
+    try:
+        when = at if isinstance(at, datetime) else parse_datetime(str(at))
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        when = None
+    if when is None or timezone.is_naive(when):
+        raise InvalidCallEvent(
+            f"“{at}” is not a time with a UTC offset (ISO 8601, e.g. 2026-01-01T08:00:00Z)."
+        )
+    if abs(when - timezone.now()) > MAX_EVENT_SKEW:
+        raise InvalidCallEvent(f"The event time {at} is more than a day away from now.")
+    return when
+
+
+def _text(value, field: str, limit: int = _ID_CHARS) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidCallEvent(f"{field} must be text.")
+    value = str(value).strip()
+    if len(value) > limit:
+        raise InvalidCallEvent(f"{field} is longer than {limit} characters.")
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+        raise InvalidCallEvent(f"{field} contains control characters.")
+    return value
+
+
+def _customer_for(number: str) -> Customer | None:
+    """The one customer with ``number``; None for no match, several matches or no number."""
+    if not number:
+        return None
+    try:
+        matches = find_by_phone(number)
+    except InvalidPhoneNumber:
+        return None
+    return matches[0] if len(matches) == 1 else None
+
+
+def _earliest(current: datetime | None, when: datetime) -> datetime:
+    return when if current is None or when < current else current
+
+
+def log_call(
+    agent,
+    *,
+    event: str,
+    contact_id: str,
+    direction: str,
+    caller: str = "",
+    callee: str = "",
+    connid: str = "",
+    at: datetime | str | None = None,
+    notes: str | None = None,
+    customer_id: int | None = None,
+) -> CallRecord:
+    """Record one softphone event of ``agent``'s call ``contact_id``; return the merged record.
+
+    Idempotent and order-independent: one :class:`CallRecord` per (agent, contact_id); a repeated
+    event changes nothing, and events arriving out of order merge to the same row (the earliest
+    start/answer time wins, the latest end time wins, ``outcome`` and ``duration`` follow from
+    the times). ``event`` is one of :data:`CALL_EVENTS`; ``direction`` is ``"inbound"`` or
+    ``"outbound"`` (kept from the first event); ``at`` is the event time (aware datetime or ISO
+    8601 with offset, within a day of now; default now, UTC). ``notes`` (for ``"notes"``) replace
+    the wrap-up notes. The customer is ``customer_id`` when given (the agent's choice), otherwise
+    the single customer whose number is the remote party's (caller inbound, callee outbound), if
+    exactly one matches. Concurrent calls for the same call serialize on the row lock
+    (PostgreSQL) or the database write lock (SQLite).
+
+    Raises :class:`InvalidCallEvent` for bad input; nothing is written then.
+    """
+    if event not in CALL_EVENTS:
+        choices = ", ".join(CALL_EVENTS)
+        raise InvalidCallEvent(f"Unknown call event “{event}”: use one of {choices}.")
+    if direction not in (CallRecord.INBOUND, CallRecord.OUTBOUND):
+        raise InvalidCallEvent("direction must be “inbound” or “outbound”.")
+    contact_id = _text(contact_id, "contactId")
+    if not contact_id:
+        raise InvalidCallEvent("contactId is required (the CCC contact or connection id).")
+    caller, callee = _text(caller, "caller"), _text(callee, "callee")
+    connid = _text(connid, "connid")
+    when = _event_time(at)
+    if event == "notes":
+        notes = _text(notes, "notes", MAX_NOTES_CHARS)
+    customer = None
+    if customer_id is not None:
+        if isinstance(customer_id, bool) or not isinstance(customer_id, int):
+            raise InvalidCallEvent("customerId must be a customer's id (a number).")
+        customer = Customer.objects.filter(pk=customer_id).first()
+        if customer is None:
+            raise InvalidCallEvent(f"There is no customer {customer_id}.")
+    elif event == "customer":
+        raise InvalidCallEvent("customerId is required for the “customer” event.")
+
+    with transaction.atomic():
+        record = _locked_record(agent, contact_id, direction)
+        record.caller = record.caller or caller
+        record.callee = record.callee or callee
+        record.connid = record.connid or connid
+        if event in ("ringing", "dialing"):
+            record.started_at = _earliest(record.started_at, when)
+        elif event == "answered":
+            record.answered_at = _earliest(record.answered_at, when)
+        elif event == "released":
+            if record.ended_at is None or when > record.ended_at:
+                record.ended_at = when
+        elif event == "notes":
+            record.notes = notes
+        if record.started_at is None:
+            record.started_at = record.answered_at or record.ended_at or when
+        if customer is not None:
+            record.customer = customer
+        elif record.customer_id is None:
+            record.customer = _customer_for(record.remote_number)
+        record.settle()
+        record.save()
+    return record
+
+
+def _locked_record(agent, contact_id: str, direction: str) -> CallRecord:
+    """The (agent, contact_id) row, locked for update; created when missing (race-safe)."""
+    found = CallRecord.objects.select_for_update().filter(agent=agent, contact_id=contact_id)
+    record = found.first()
+    if record is not None:
+        return record
+    try:
+        with transaction.atomic():  # a savepoint: a lost race must not poison the transaction
+            return CallRecord.objects.create(
+                agent=agent, contact_id=contact_id, direction=direction
+            )
+    except IntegrityError:
+        return found.get()
+
+
+def recent_calls(customer: Customer, limit: int = 20) -> list[CallRecord]:
+    """The customer's newest ``limit`` calls, newest first, with their agents."""
+    return list(customer.calls.select_related("agent").order_by("-started_at", "-id")[:limit])
+
+
+def call_as_json(record: CallRecord) -> dict:
+    """Shape one call record for the call-log endpoint.
+
+    ``{"id", "contactId", "direction", "caller", "callee", "customerId", "startedAt",
+    "answeredAt", "endedAt", "duration", "outcome", "notes"}``; times ISO 8601 UTC or null,
+    ``duration`` in seconds.
+    """
+
+    def iso(value):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+    return {
+        "id": record.pk,
+        "contactId": record.contact_id,
+        "direction": record.direction,
+        "caller": record.caller,
+        "callee": record.callee,
+        "customerId": record.customer_id,
+        "startedAt": iso(record.started_at),
+        "answeredAt": iso(record.answered_at),
+        "endedAt": iso(record.ended_at),
+        "duration": record.duration,
+        "outcome": record.outcome,
+        "notes": record.notes,
+    }

@@ -1,5 +1,6 @@
 """Customer pages and the JSON phone lookup. Thin: parse, call one service, render."""
 
+import json
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required, permission_required
@@ -7,6 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from customers import services
+from customers.forms import CustomerCreateForm
 from customers.models import Customer
 
 VIEW_PERM = "customers.view_customer"
@@ -50,7 +52,33 @@ def customer_list(request):
 def customer_detail(request, pk):
     """One customer with all of its phone numbers."""
     customer = get_object_or_404(Customer.objects.prefetch_related("phones"), pk=pk)
-    return render(request, "customers/detail.html", {"customer": customer})
+    ctx = {"customer": customer, "calls": services.recent_calls(customer)}
+    return render(request, "customers/detail.html", ctx)
+
+
+@login_required
+@permission_required("customers.add_customer", raise_exception=True)
+def customer_create(request):
+    """``/customers/new``: the new-customer form; ``?phone=&call=`` prefill it (screen pop of an
+    unknown caller). Created -> the customer's page; invalid -> the form again (400)."""
+    if request.method != "POST":
+        initial = {k: request.GET.get(k, "")[:64] for k in ("phone", "call", "name")}
+        form = CustomerCreateForm(initial=initial)
+        return render(request, "customers/create.html", {"form": form})
+    form = CustomerCreateForm(request.POST)
+    if not form.is_valid():
+        return render(request, "customers/create.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    customer = services.create_customer(
+        data["name"],
+        [data["phone"], data["phone2"]],
+        company=data["company"],
+        email=data["email"],
+        notes=data["notes"],
+        agent=request.user,
+        call_contact_id=data["call"],
+    )
+    return redirect(customer)
 
 
 @_can_view
@@ -90,3 +118,39 @@ def customer_lookup(request):
             ],
         }
     )
+
+
+@_json_can_view
+def call_log(request):
+    """``POST /customers/calls/log``: record one softphone event of the agent's call (JSON).
+
+    Body: ``{"event", "contactId", "direction", "caller", "callee", "connid", "at", "notes",
+    "customerId"}`` (see :func:`customers.services.log_call`). 200: ``{"call": {...}}`` (the merged
+    record, :func:`customers.services.call_as_json`); 400 ``{"error"}`` for a body that is not a
+    JSON object or an event that cannot be recorded; 405 for other methods. Login and CSRF token
+    (``X-CSRFToken`` header) required.
+    """
+    if request.method != "POST":
+        return JsonResponse({"error": "Use POST."}, status=405, headers={"Allow": "POST"})
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"error": "The body must be a JSON object."}, status=400)
+    if not isinstance(data, dict):
+        return JsonResponse({"error": "The body must be a JSON object."}, status=400)
+    try:
+        record = services.log_call(
+            request.user,
+            event=data.get("event"),
+            contact_id=data.get("contactId"),
+            direction=data.get("direction"),
+            caller=data.get("caller"),
+            callee=data.get("callee"),
+            connid=data.get("connid"),
+            at=data.get("at"),
+            notes=data.get("notes"),
+            customer_id=data.get("customerId"),
+        )
+    except services.InvalidCallEvent as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"call": services.call_as_json(record)})

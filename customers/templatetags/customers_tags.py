@@ -2,14 +2,16 @@
 
 from django import template
 
-from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.phones import InvalidPhoneNumber, dial_string, normalize_phone
 
 register = template.Library()
 
 
 @register.inclusion_tag("customers/_phone.html")
 def phone(number):
-    """Render one phone number as ``<span class="phone" data-number="E.164">as typed</span>``.
+    """Render one phone number as ``<span class="phone" data-number="E.164" data-dial="...">as
+    typed</span>``; ``data-dial`` is what the softphone dials
+    (:func:`customers.phones.dial_string`).
 
     ``number`` is a ``PhoneNumber`` row or a string. Every phone number on the pages goes through
     this tag (``{% phone p %}``), so the workbench can turn them all into click-to-dial links.
@@ -21,4 +23,4 @@ def phone(number):
             key = normalize_phone(raw)
         except InvalidPhoneNumber:
             key = ""
-    return {"raw": raw, "key": key}
+    return {"raw": raw, "key": key, "dial": dial_string(key) if key else ""}

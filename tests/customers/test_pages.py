@@ -58,7 +58,10 @@ def test_phone_search_does_not_match_other_numbers(agent_client, mr_lu):
 
 def test_list_renders_phones_through_the_phone_include(agent_client, mr_lu):
     html = agent_client.get(reverse("customers:list")).content.decode()
-    assert '<span class="phone" data-number="+86135012345678">135012345678</span>' in html
+    assert (
+        '<span class="phone" data-number="+86135012345678" data-dial="135012345678">'
+        "135012345678</span>" in html
+    )
 
 
 def test_no_match_says_so(agent_client, mr_lu):
@@ -119,7 +122,7 @@ def test_detail(agent_client, mr_lu):
     html = response.content.decode()
     assert response.status_code == 200
     assert "Mr Lu" in html
-    assert 'data-number="+861065529988">010-6552 9988<' in html
+    assert 'data-number="+861065529988" data-dial="01065529988">010-6552 9988<' in html
     assert agent_client.get(reverse("customers:detail", args=[99999])).status_code == 404
 
 

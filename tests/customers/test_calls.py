@@ -1,0 +1,223 @@
+"""The call log: log_call's merge rules, the JSON endpoint, the customer page, admin, and the
+new-customer page the screen pop opens for unknown callers."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import CallRecord, Customer
+from customers.phones import dial_string
+from customers.services import InvalidCallEvent, ensure_customer, log_call
+
+pytestmark = pytest.mark.django_db
+
+T0 = timezone.now().replace(microsecond=0)
+
+
+def inbound(agent, event, at, **extra):
+    fields = {"contact_id": "c-1", "direction": "inbound", "caller": "135 0123 45678"}
+    return log_call(agent, event=event, at=at, **{**fields, **extra})
+
+
+def test_inbound_call_merges_into_one_record(agent, mr_lu):
+    inbound(agent, "ringing", T0, callee="02150001234", connid="conn-1")
+    inbound(agent, "answered", T0 + timedelta(seconds=3))
+    record = inbound(agent, "released", T0 + timedelta(seconds=45))
+    assert CallRecord.objects.count() == 1
+    assert record.customer == mr_lu  # found by the caller number, however written
+    assert (record.started_at, record.answered_at) == (T0, T0 + timedelta(seconds=3))
+    assert record.duration == 42 and record.outcome == CallRecord.COMPLETED
+    assert (record.callee, record.connid) == ("02150001234", "conn-1")
+    record = inbound(agent, "notes", None, notes="  Wants a callback on Monday  ")
+    assert record.notes == "Wants a callback on Monday" and record.duration == 42
+
+
+def test_out_of_order_and_repeated_events_give_the_same_record(agent, mr_lu):
+    events = [
+        ("released", T0 + timedelta(seconds=30)),
+        ("answered", T0 + timedelta(seconds=5)),
+        ("ringing", T0),
+        ("answered", T0 + timedelta(seconds=5)),
+        ("released", T0 + timedelta(seconds=30)),
+    ]
+    for event, at in events:
+        inbound(agent, event, at.isoformat())
+    record = CallRecord.objects.get()
+    assert record.started_at == T0 and record.duration == 25
+    assert record.outcome == CallRecord.COMPLETED
+
+
+def test_outcomes(agent):
+    assert inbound(agent, "ringing", T0).outcome == CallRecord.RINGING
+    assert inbound(agent, "released", T0).outcome == CallRecord.MISSED
+    out = {"contact_id": "c-2", "direction": "outbound", "callee": "13900001111"}
+    assert log_call(agent, event="dialing", at=T0, **out).outcome == CallRecord.RINGING
+    assert log_call(agent, event="answered", at=T0, **out).outcome == CallRecord.TALKING
+    assert log_call(agent, event="released", **out).outcome == CallRecord.COMPLETED
+    out["contact_id"] = "c-3"
+    log_call(agent, event="dialing", **out)
+    assert log_call(agent, event="released", **out).outcome == CallRecord.NO_ANSWER
+
+
+def test_customer_choice_and_ambiguous_numbers(agent, mr_lu):
+    twin = ensure_customer("Mr Lu's brother", ["+86 135012345678"])[0]
+    record = inbound(agent, "ringing", T0)
+    assert record.customer is None  # two customers share the number: nobody is guessed
+    record = inbound(agent, "customer", None, customer_id=twin.pk)
+    assert record.customer == twin
+    assert inbound(agent, "released", None).customer == twin  # the choice sticks
+
+
+def test_the_same_contact_id_of_two_agents_is_two_calls(agent, supervisor):
+    inbound(agent, "ringing", T0)
+    inbound(supervisor, "ringing", T0)
+    assert CallRecord.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"event": "hold"},
+        {"event": None},
+        {"direction": "sideways"},
+        {"contact_id": ""},
+        {"contact_id": "x" * 65},
+        {"contact_id": ["c-1"]},
+        {"caller": "1\x00"},
+        {"at": "yesterday"},
+        {"at": "2026-13-01T00:00:00Z"},
+        {"at": "2026-01-01T00:00:00"},  # no offset
+        {"at": (T0 - timedelta(days=3)).isoformat()},
+        {"event": "customer"},
+        {"event": "customer", "customer_id": "1"},
+        {"event": "customer", "customer_id": 999999},
+        {"event": "notes", "notes": "n" * 5001},
+    ],
+)
+def test_bad_events_are_refused_and_write_nothing(agent, change):
+    fields = {"event": "ringing", "contact_id": "c-1", "direction": "inbound", **change}
+    with pytest.raises(InvalidCallEvent):
+        log_call(agent, **fields)
+    assert CallRecord.objects.count() == 0
+
+
+# --- the endpoint ------------------------------------------------------------------------------
+
+URL = "/customers/calls/log"
+
+
+def post(client, body, **kwargs):
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post(URL, data, content_type="application/json", **kwargs)
+
+
+def test_endpoint_records_and_answers_the_merged_call(agent_client, mr_lu):
+    body = {"event": "ringing", "contactId": "c-9", "direction": "inbound"}
+    body |= {"caller": "135012345678", "callee": "02150001234", "connid": "k"}
+    body["at"] = T0.isoformat()
+    response = post(agent_client, body)
+    assert response.status_code == 200, response.content
+    call = response.json()["call"]
+    assert call["customerId"] == mr_lu.pk and call["outcome"] == "ringing"
+    assert call["startedAt"].endswith("Z") and call["duration"] == 0
+    again = post(agent_client, {**body, "event": "released"}).json()["call"]
+    assert again["id"] == call["id"] and again["outcome"] == "missed"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("not json", 400),
+        (b"\xff\xfe", 400),
+        ("[1, 2]", 400),
+        ({"event": "ringing", "direction": "inbound"}, 400),
+        ({"event": "ringing", "contactId": "c", "direction": "x"}, 400),
+    ],
+)
+def test_endpoint_bad_bodies_are_json_400(agent_client, body, status):
+    response = post(agent_client, body)
+    assert response.status_code == status
+    assert response.json()["error"]
+    assert CallRecord.objects.count() == 0
+
+
+def test_endpoint_needs_login_permission_post_and_csrf(client, agent, django_user_model):
+    body = {"event": "ringing", "contactId": "c", "direction": "inbound"}
+    assert post(client, body).status_code == 401
+    client.force_login(django_user_model.objects.create_user("nobody", password="x-pw-123"))
+    assert post(client, body).status_code == 403
+    client.force_login(agent)
+    response = client.get(URL)
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    strict = type(client)(enforce_csrf_checks=True)
+    strict.force_login(agent)
+    assert post(strict, body).status_code == 403
+    assert CallRecord.objects.count() == 0
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def test_customer_page_shows_the_calls_with_duration_and_notes(agent_client, agent, mr_lu):
+    inbound(agent, "ringing", T0)
+    inbound(agent, "answered", T0 + timedelta(seconds=2))
+    inbound(agent, "released", T0 + timedelta(seconds=64))
+    inbound(agent, "notes", None, notes="Asked for <b>the invoice</b>")
+    html = agent_client.get(reverse("customers:detail", args=[mr_lu.pk])).content.decode()
+    assert 'data-contact-id="c-1"' in html
+    assert '<td class="duration">62 s</td>' in html
+    assert "Asked for &lt;b&gt;the invoice&lt;/b&gt;" in html
+    assert "completed" in html
+
+
+def test_admin_shows_calls_read_only(supervisor_client, agent, mr_lu):
+    inbound(agent, "ringing", T0)
+    inbound(agent, "notes", None, notes="Left a message")
+    url = reverse("admin:customers_customer_change", args=[mr_lu.pk])
+    html = supervisor_client.get(url).content.decode()
+    assert "Left a message" in html
+    assert 'name="calls-0-notes"' not in html  # shown, not editable
+
+
+def test_new_customer_form_is_prefilled_and_takes_over_the_call(agent_client, agent):
+    inbound(agent, "ringing", T0, caller="13900001111")
+    url = reverse("customers:create")
+    html = agent_client.get(url, {"phone": "13900001111", "call": "c-1"}).content.decode()
+    assert 'value="13900001111"' in html and 'value="c-1"' in html
+    response = agent_client.post(
+        url, {"name": "Ms New", "phone": "13900001111", "company": "", "call": "c-1"}
+    )
+    customer = Customer.objects.get(name="Ms New")
+    assert response.status_code == 302 and response["Location"] == customer.get_absolute_url()
+    assert CallRecord.objects.get().customer == customer
+
+
+def test_new_customer_form_errors_keep_the_input_and_save_nothing(agent_client):
+    response = agent_client.post(
+        reverse("customers:create"), {"name": "Ms New", "phone": "call me", "phone2": ""}
+    )
+    assert response.status_code == 400
+    assert "is not a phone number" in response.content.decode()
+    assert 'value="Ms New"' in response.content.decode()
+    assert not Customer.objects.exists()
+
+
+def test_new_customer_needs_the_add_permission(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("viewer", password="x-pw-123"))
+    assert client.get(reverse("customers:create")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("number", "dial"),
+    [
+        ("+86135012345678", "135012345678"),  # the seed's 12 digits, as typed
+        ("+86 135-0123-4567", "13501234567"),
+        ("0086 10 6552 9988", "01065529988"),  # trunk 0 back for a landline
+        ("+1 415 555 0100", "0014155550100"),  # international from China
+    ],
+)
+def test_dial_string_is_what_an_agent_in_china_would_dial(number, dial):
+    assert dial_string(number) == dial
