@@ -1,10 +1,56 @@
-"""Project-level pages."""
+"""Project-level pages: the agent workbench (home page)."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from aliyun_oauth.services import account_summary
+
+
+def _crm_page(request) -> str:
+    """The CRM page the workbench frame opens: ``?page=/path`` when it is a local path other than
+    the workbench itself, else the customer list."""
+    page = request.GET.get("page", "")
+    local = page.startswith("/") and url_has_allowed_host_and_scheme(
+        page, allowed_hosts=None, require_https=False
+    )
+    if not local or page.split("?")[0] == reverse("home"):
+        return reverse("customers:list")
+    return page
 
 
 @login_required
 def home(request):
-    """The agent's home page (the workbench)."""
-    return render(request, "home.html")
+    """The agent workbench: greeting, Aliyun account block, the softphone and a CRM frame.
+
+    The softphone (``new WorkbenchSdk({...})``, PROTOCOL.md §2) lives in this page; CRM pages load
+    in a same-origin frame beside it, so opening customers during a call keeps the call and the
+    panel. The SDK is mounted only when the agent's Alibaba Cloud account is linked
+    (``aliyun_oauth.services.account_summary``); its configuration reaches the page's script as
+    JSON (``json_script``), never as generated JavaScript.
+    """
+    linked = account_summary(request.user) is not None
+    config = {
+        "linked": linked,
+        "instanceId": settings.ALIYUN_CCC_INSTANCE_ID,
+        "ajaxPath": reverse("ccc_proxy:api"),
+        "ajaxMethod": "post",
+        "csrfToken": get_token(request),
+        "lookupUrl": reverse("customers:lookup"),
+        "callLogUrl": reverse("customers:call_log"),
+        "createUrl": reverse("customers:create"),
+        "linkUrl": reverse("aliyun_oauth:authorize"),
+        "homeUrl": reverse("home"),
+        "fallbackUrl": reverse("customers:list"),
+    }
+    context = {
+        "linked": linked,
+        "crm_page": _crm_page(request),
+        "workbench_config": config,
+        "sdk_scripts": settings.ALIYUN_SDK_SCRIPT_URLS if linked else [],
+        "sdk_css": settings.ALIYUN_SDK_CSS_URLS if linked else [],
+    }
+    return render(request, "home.html", context)

@@ -1,0 +1,74 @@
+/*
+ * Every CRM page: phone numbers become click-to-dial links, and pages shown inside the
+ * workbench's frame drop their own top bar (the workbench has it).
+ *
+ * Numbers are rendered by the customers app as
+ *   <span class="phone" data-number="+86…" data-dial="135…">as typed</span>
+ * (data-number the E.164 key, data-dial what the softphone dials). A click asks the workbench
+ * (window.top.crmWorkbench, same origin) to call; when the page is not inside the workbench,
+ * or the softphone cannot call now, the reason is shown next to the number.
+ */
+(function () {
+  "use strict";
+
+  function workbench() {
+    try {
+      return window.top !== window.self && window.top.crmWorkbench ? window.top.crmWorkbench : null;
+    } catch (e) {
+      return null;  // framed by another origin
+    }
+  }
+
+  if (window.top !== window.self && workbench()) {
+    var bar = document.querySelector(".topbar");
+    if (bar) bar.style.display = "none";
+    document.documentElement.classList.add("in-workbench");
+  }
+
+  function say(link, text, href) {
+    var old = link.parentNode.querySelector(".dial-reason");
+    if (old) old.remove();
+    var box = document.createElement("span");
+    box.className = "dial-reason";
+    box.setAttribute("role", "alert");
+    box.textContent = " " + text;
+    if (href) {
+      var a = document.createElement("a");
+      a.href = href;
+      a.target = "_top";
+      a.textContent = " Open the workbench";
+      box.appendChild(a);
+    }
+    link.after(box);
+    window.setTimeout(function () { box.remove(); }, 8000);
+  }
+
+  document.querySelectorAll("span.phone[data-number]").forEach(function (span) {
+    if (!span.dataset.number) return;
+    var link = document.createElement("a");
+    Array.prototype.forEach.call(span.attributes, function (attr) {
+      link.setAttribute(attr.name, attr.value);
+    });
+    link.href = "tel:" + span.dataset.number;
+    link.title = "Call " + span.textContent.trim();
+    link.textContent = span.textContent;
+    span.replaceWith(link);
+  });
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a.phone[data-number]");
+    if (!link) return;
+    event.preventDefault();
+    var number = link.dataset.dial || link.dataset.number;
+    var wb = workbench();
+    if (!wb) {
+      var brand = document.querySelector(".topbar .brand");
+      var home = (brand && brand.getAttribute("href")) || "/";
+      say(link, "Calls are made from the workbench's softphone.",
+        home + "?page=" + encodeURIComponent(window.location.pathname + window.location.search));
+      return;
+    }
+    var result = wb.dial(number, link.textContent.trim());
+    if (!result.ok) say(link, result.reason);
+  });
+})();

@@ -1,0 +1,353 @@
+/*
+ * The agent workbench (home page): mounts the CCC softphone SDK and glues it to the CRM.
+ *
+ * - Softphone: `new WorkbenchSdk({...})` with the 1.x config, hooks and status codes of Alibaba
+ *   Cloud CCC's softphone SDK (doc 63063 "软电话SDK前端接入"; ../shared/design/PROTOCOL.md §2).
+ * - Screen pop: onCallComing(connid, caller, callee, contactId, skillgroupId) looks the caller up
+ *   (GET /customers/lookup?number=) and opens the customer, a chooser, or a prefilled new-customer
+ *   form in the CRM frame. Only the newest call's lookup may pop: older answers are dropped.
+ * - Click-to-dial: CRM pages (static/js/crm-page.js) call window.crmWorkbench.dial(number).
+ * - Call log: every hook is posted to the call-log endpoint (JSON, CSRF header), once per event,
+ *   retried on network errors; the server merges them per (agent, contact id).
+ * - Navigation: CRM pages load in the same-origin frame, so the call survives; leaving or
+ *   reloading the workbench during a call asks first (beforeunload).
+ * Configuration comes from the page (json_script #workbench-config), never from generated JS.
+ */
+(function () {
+  "use strict";
+
+  var cfg = JSON.parse(document.getElementById("workbench-config").textContent);
+
+  // The workbench inside its own frame (e.g. a redirect after signing in again): show the CRM
+  // page instead of a second softphone.
+  if (window.top !== window.self) {
+    window.location.replace(cfg.fallbackUrl);
+    return;
+  }
+
+  var READY = 3, BREAK = 4, AFTER_CALL_WORK = 5, SIGNED_IN = 2;
+  var CAN_DIAL = [READY, BREAK, AFTER_CALL_WORK];
+  var ON_CALL = [6, 8, 9, 10, 12];  // ringing, dialing, inbound/outbound talk, hold
+  var ANONYMOUS = /^(anonymous|unknown|private|restricted|withheld|unavailable)$/i;
+
+  var frame = document.getElementById("crm-frame");
+  var noticeEl = document.getElementById("wb-notice");
+  var pop = document.getElementById("screen-pop");
+  var panel = document.getElementById("softphone-panel");
+  var toggle = document.getElementById("softphone-toggle");
+
+  var status = -1;          // last status code from onStatusChange
+  var calls = {};           // connid -> {connid, contactId, direction, caller, callee, chain}
+  var popSeq = 0;           // bumped by every screen pop; a lookup answers only its own
+  var workbench = null;
+
+  function notice(text) {
+    noticeEl.textContent = text || "";
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  // A same-origin path of a URL (the lookup answers absolute URLs).
+  function localPath(url) {
+    var u = new URL(url, window.location.href);
+    return u.origin === window.location.origin ? u.pathname + u.search : null;
+  }
+
+  function openInFrame(url) {
+    var path = localPath(url);
+    if (path) frame.src = path;
+  }
+
+  // --- call log ---------------------------------------------------------------------------------
+
+  function send(body, attempt) {
+    return fetch(cfg.callLogUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrfToken },
+      body: JSON.stringify(body)
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (resp.ok) return data.call;
+        if (resp.status >= 500 && attempt < 3) throw new Error("retry");
+        throw new Error(data.error || "The call log answered " + resp.status + ".");
+      });
+    }).catch(function (err) {
+      if (attempt < 3 && (err.message === "retry" || err instanceof TypeError)) {
+        return new Promise(function (resolve) {
+          window.setTimeout(resolve, 1000 * attempt);
+        }).then(function () { return send(body, attempt + 1); });
+      }
+      throw err;
+    });
+  }
+
+  // Post one event of `call`, after the call's earlier events (one chain per call).
+  function logEvent(call, event, extra) {
+    var body = Object.assign({
+      event: event,
+      contactId: call.contactId || call.connid,
+      connid: call.connid,
+      direction: call.direction,
+      caller: call.caller,
+      callee: call.callee,
+      at: new Date().toISOString()
+    }, extra || {});
+    call.chain = (call.chain || Promise.resolve()).then(function () {
+      return send(body, 1);
+    }).then(function (record) {
+      if (record) call.record = record;
+      return record;
+    }, function (err) {
+      notice("Call log: " + err.message);
+      return null;
+    });
+    return call.chain;
+  }
+
+  // --- screen pop -------------------------------------------------------------------------------
+
+  var popTitle = pop.querySelector(".wb-pop-title");
+  var popNumber = pop.querySelector(".wb-pop-number");
+  var popBody = pop.querySelector(".wb-pop-body");
+  var wrapup = pop.querySelector(".wb-wrapup");
+  var wrapupStatus = pop.querySelector(".wb-wrapup-status");
+
+  function showPop(title, number, kind) {
+    pop.hidden = false;
+    pop.setAttribute("data-kind", kind);
+    popTitle.textContent = title;
+    popNumber.textContent = number || "";
+    popBody.textContent = "";
+    wrapup.hidden = true;
+    wrapup.removeAttribute("data-contact-id");
+  }
+
+  function customerLine(match) {
+    return match.name + (match.company ? " · " + match.company : "");
+  }
+
+  function usableNumber(number) {
+    return number && !ANONYMOUS.test(number) && /^[+\d\s\-().]+$/.test(number) &&
+      number.replace(/\D/g, "").length >= 3;
+  }
+
+  function screenPop(call) {
+    var seq = ++popSeq;
+    var number = (call.caller || "").trim();
+    call.popSeq = seq;
+    if (!usableNumber(number)) {
+      showPop("Anonymous caller", number ? "Caller number: " + number : "No caller number",
+        "anonymous");
+      popBody.appendChild(el("p", {}, "The caller's number is withheld or not a phone number: " +
+        "ask who is calling and search the customer list."));
+      return Promise.resolve();
+    }
+    showPop("Incoming call", number, "looking");
+    popBody.appendChild(el("p", { "class": "muted" }, "Looking up the caller…"));
+    return fetch(cfg.lookupUrl + "?number=" + encodeURIComponent(number), {
+      credentials: "same-origin", headers: { Accept: "application/json" }
+    }).then(function (resp) {
+      return resp.json().then(function (data) { return { ok: resp.ok, data: data }; });
+    }).then(function (answer) {
+      if (seq !== popSeq) return;  // a newer call popped meanwhile: never pop the wrong customer
+      if (!answer.ok) {
+        showPop("Incoming call", number, "error");
+        popBody.appendChild(el("p", { "class": "error" }, answer.data.error || "Lookup failed."));
+        return;
+      }
+      var matches = answer.data.matches || [];
+      if (matches.length === 1) {
+        showPop("Incoming call", number, "customer");
+        popBody.appendChild(el("p", { "class": "wb-pop-customer" }, customerLine(matches[0])));
+        openInFrame(matches[0].url);
+      } else if (matches.length > 1) {
+        showPop("Incoming call: " + matches.length + " customers have this number", number,
+          "chooser");
+        var list = el("ul", { "class": "wb-chooser" });
+        matches.forEach(function (m) {
+          var item = el("li");
+          var b = el("button", { type: "button", "class": "secondary", "data-id": String(m.id) },
+            customerLine(m));
+          b.addEventListener("click", function () {
+            openInFrame(m.url);
+            logEvent(call, "customer", { customerId: m.id });
+            list.querySelectorAll("button").forEach(function (x) {
+              x.setAttribute("aria-pressed", String(x === b));
+            });
+          });
+          item.appendChild(b);
+          list.appendChild(item);
+        });
+        popBody.appendChild(list);
+      } else {
+        showPop("Unknown caller", number, "unknown");
+        popBody.appendChild(el("p", {}, "No customer has this number: the new-customer form " +
+          "is open with it."));
+        openInFrame(cfg.createUrl + "?phone=" + encodeURIComponent(number) +
+          "&call=" + encodeURIComponent(call.contactId || call.connid));
+      }
+    }, function () {
+      if (seq === popSeq) {
+        popBody.textContent = "";
+        popBody.appendChild(el("p", { "class": "error" }, "The customer lookup failed."));
+      }
+    });
+  }
+
+  function showWrapup(call) {
+    if (call.popSeq && call.popSeq !== popSeq) return;  // another call owns the pop now
+    if (pop.hidden) showPop("Call ended", call.direction === "inbound" ? call.caller : call.callee,
+      "ended");
+    else popTitle.textContent = "Call ended";
+    wrapup.hidden = false;
+    wrapup.setAttribute("data-contact-id", call.contactId || call.connid);
+    wrapup.notes.value = "";
+    wrapupStatus.textContent = "";
+    wrapup.notes.focus();
+    wrapup.onsubmit = function (event) {
+      event.preventDefault();
+      wrapupStatus.textContent = "Saving…";
+      logEvent(call, "notes", { notes: wrapup.notes.value }).then(function (record) {
+        if (!record) { wrapupStatus.textContent = "Not saved."; return; }
+        wrapupStatus.textContent = "Saved.";
+        // Show the note on the customer's page if it is the one in the frame.
+        try {
+          var here = frame.contentWindow.location.pathname;
+          if (/^\/customers\/\d+\/$/.test(here)) frame.contentWindow.location.reload();
+        } catch (e) { /* the frame left the CRM: nothing to refresh */ }
+      });
+    };
+  }
+
+  // --- softphone hooks (1.x, positional) --------------------------------------------------------
+
+  function track(connid, fields) {
+    var call = calls[connid] || { connid: connid };
+    Object.keys(fields).forEach(function (k) {
+      if (fields[k] != null && fields[k] !== "") call[k] = fields[k];
+    });
+    calls[connid] = call;
+    return call;
+  }
+
+  var hooks = {
+    onCallComing: function (connid, caller, callee, contactId) {
+      var call = track(connid, {
+        direction: "inbound", caller: caller || "", callee: callee || "", contactId: contactId
+      });
+      logEvent(call, "ringing");
+      screenPop(call);
+    },
+    onCallDialing: function (connid, caller, callee, contactId) {
+      var call = track(connid, {
+        direction: "outbound", caller: caller || "", callee: callee || "", contactId: contactId
+      });
+      call.popSeq = ++popSeq;
+      showPop("Calling", callee, "dialing");
+      logEvent(call, "dialing");
+    },
+    onCallEstablish: function (connid, caller, privateData) {
+      var data = privateData || {};
+      var call = track(connid, {
+        caller: caller, contactId: data.contactId, callee: data.callee, direction: data.direction
+      });
+      if (!call.direction) call.direction = "inbound";
+      if (call.popSeq === popSeq && !pop.hidden) {
+        popTitle.textContent = call.direction === "inbound" ? "On a call with" : "Calling";
+      }
+      logEvent(call, "answered");
+    },
+    onCallRelease: function (connid, caller, contactId) {
+      var call = calls[connid] || track(connid, {
+        caller: caller, contactId: contactId, direction: "inbound"
+      });
+      delete calls[connid];
+      logEvent(call, "released");
+      showWrapup(call);
+    },
+    onStatusChange: function (code) {
+      status = code;
+      document.body.setAttribute("data-softphone-status", String(code));
+      if (CAN_DIAL.indexOf(code) >= 0 || code === SIGNED_IN) notice("");
+    },
+    onErrorNotify: function (error) {
+      if (error && error.errorCode === "NotAuthenticated") {
+        notice("Your Alibaba Cloud account is not linked any more: link it again.");
+      }
+    }
+  };
+
+  if (cfg.linked && typeof window.WorkbenchSdk === "function") {
+    workbench = new window.WorkbenchSdk(Object.assign({
+      dom: "softphone",
+      instanceId: cfg.instanceId,
+      ajaxPath: cfg.ajaxPath,
+      ajaxMethod: cfg.ajaxMethod,
+      ajaxHeaders: { "X-CSRFToken": cfg.csrfToken },
+      header: true
+    }, hooks));
+    window.workbench = workbench;
+  } else if (cfg.linked) {
+    notice("The softphone could not be loaded; check the network and reload the page.");
+  }
+
+  // --- click-to-dial (called by CRM pages in the frame) -----------------------------------------
+
+  function statusNow() {
+    return workbench && typeof workbench.getStatusCode === "function"
+      ? workbench.getStatusCode() : status;
+  }
+
+  /** Dial `number` (digits as an agent types them). Returns {ok, reason}. */
+  function dial(number, label) {
+    var reason = null, s = statusNow();
+    if (!cfg.linked) reason = "Not linked: link your Alibaba Cloud account to make calls.";
+    else if (!workbench) reason = "The softphone is not loaded.";
+    else if (ON_CALL.indexOf(s) >= 0) reason = "You are on a call: hang up first.";
+    else if (s === SIGNED_IN) reason = "You are signed in but not ready: press Ready first.";
+    else if (CAN_DIAL.indexOf(s) < 0) reason = "Not signed in: sign in to the softphone first.";
+    if (reason) {
+      notice(reason);
+      return { ok: false, reason: reason };
+    }
+    notice("Calling " + (label || number) + "…");
+    workbench.call(number);
+    return { ok: true, reason: "" };
+  }
+
+  window.crmWorkbench = { dial: dial, status: statusNow, open: openInFrame };
+
+  // --- the panel, navigation --------------------------------------------------------------------
+
+  toggle.addEventListener("click", function () {
+    var visible = panel.hidden;
+    panel.hidden = !visible;
+    toggle.setAttribute("aria-expanded", String(visible));
+    if (workbench && typeof workbench.changeVisible === "function") workbench.changeVisible(visible);
+  });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (ON_CALL.indexOf(statusNow()) >= 0) {
+      event.preventDefault();
+      event.returnValue = "";  // the browser asks "Leave site?": the call would be cut
+    }
+  });
+
+  // Keep the address bar on the CRM page shown, so a reload (when not on a call) returns there.
+  frame.addEventListener("load", function () {
+    try {
+      var here = frame.contentWindow.location;
+      if (here.origin === window.location.origin && here.pathname !== cfg.homeUrl) {
+        window.history.replaceState(null, "",
+          cfg.homeUrl + "?page=" + encodeURIComponent(here.pathname + here.search));
+      }
+    } catch (e) { /* not the CRM's origin: leave the address as it is */ }
+  });
+})();

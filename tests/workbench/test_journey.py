@@ -1,0 +1,122 @@
+"""The agent's whole day in one browser journey (issue 6 "Done when"): Edward signs in, links
+his sandbox cloud account, the softphone registers and goes ready; a call from Mr Lu pops his
+card; he answers, opens another customer mid-call, hangs up and adds a note; the call shows on
+Mr Lu's page with its duration; he clicks Miss Lu's number and the simulator sees the call; an
+unknown caller gets the prefilled new-customer form; revoking shows the panel as not linked.
+
+Real parts only: the live server (CRM on 127.0.0.1, sandbox on localhost: two sites), the
+sandbox's OAuth provider, CCC OpenAPI and agent server, the CRM's proxy, Debian's Chromium.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from customers.models import CallRecord, Customer
+from tests.workbench.conftest import go_ready, link_sandbox_account, sign_in, wait_status
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+MR_LU, MISS_LU, STRANGER = "135012345678", "135012345679", "13900001111"
+
+
+def test_the_whole_journey(page, demo, simulator, shots):
+    crm = page.frame_locator("#crm-frame")
+    pop = page.locator("#screen-pop")
+
+    # Sign in: the workbench greets Edward; without a linked account the panel says so.
+    sign_in(page, demo.crm_url)
+    expect(page.locator("#aliyun-account")).to_contain_text("Unavailable")
+    expect(page.locator("#softphone-panel")).to_contain_text("Not linked")
+    expect(crm.get_by_role("heading", name="Customers")).to_be_visible()
+    shots(page, "not-linked")
+
+    # Link the sandbox cloud account; the softphone registers and goes ready.
+    link_sandbox_account(page, demo)
+    go_ready(page)
+    expect(page.locator(".wbsdk-status")).to_have_text("Ready")
+    shots(page, "ready")
+
+    # The simulator rings from Mr Lu's number: his card pops in the workbench.
+    page.evaluate("window.__sameWorkbench = window.workbench")
+    simulator.ring(MR_LU)
+    wait_status(page, 6)
+    expect(pop).to_contain_text("Mr Lu")
+    expect(crm.get_by_role("heading", name="Mr Lu")).to_be_visible()
+    expect(crm.locator("#calls")).to_be_visible()  # recent calls and notes on the card
+    shots(page, "screen-pop")
+
+    # Answer, then open another customer's page mid-call: the call and the panel survive.
+    page.click(".wbsdk-answer")
+    wait_status(page, 9)
+    page.get_by_role("link", name="Customer list").click()
+    crm.get_by_role("link", name="Miss Lu", exact=True).click()
+    expect(crm.get_by_role("heading", name="Miss Lu")).to_be_visible()
+    assert page.evaluate("window.workbench === window.__sameWorkbench")
+    assert page.evaluate("window.workbench.getStatusCode()") == 9
+    expect(page.locator(".wbsdk-callinfo")).to_contain_text(f"From {MR_LU}")
+    # Clicking a number now says why it cannot dial.
+    crm.locator("a.phone", has_text=MISS_LU).click()
+    expect(crm.locator(".dial-reason")).to_contain_text("on a call")
+    shots(page, "mid-call")
+    page.wait_for_timeout(1200)  # talk for a moment: the duration is at least a second
+
+    # Hang up and add a note: the call shows on Mr Lu's page with its duration.
+    page.click(".wbsdk-hangup")
+    wait_status(page, 3)
+    page.fill(".wb-wrapup textarea", "Asked for the 2018 demo invoice")
+    page.get_by_role("button", name="Save notes").click()
+    expect(page.locator(".wb-wrapup-status")).to_have_text("Saved.")
+    page.get_by_role("link", name="Customer list").click()
+    crm.get_by_role("link", name="Mr Lu", exact=True).click()
+    row = crm.locator("#calls tbody tr").first
+    expect(row).to_contain_text("Asked for the 2018 demo invoice")
+    expect(row).to_contain_text("completed")
+    expect(row.locator(".duration")).to_have_text(re.compile(r"^[1-9]\d* s$"))
+    record = CallRecord.objects.get(direction="inbound")
+    assert record.customer.name == "Mr Lu" and record.agent.username == "edward"
+    assert record.caller == MR_LU and record.duration >= 1 and record.answered_at
+    shots(page, "call-logged")
+
+    # Click-to-dial Miss Lu: the simulator sees the outbound call and plays her answering.
+    page.get_by_role("link", name="Customer list").click()
+    crm.locator("a.phone", has_text=MISS_LU).click()
+    wait_status(page, 8)
+    expect(pop).to_contain_text(MISS_LU)
+    row = simulator.call_row(MISS_LU)
+    expect(row).to_have_class("ringing")
+    expect(row).to_contain_text("outbound")
+    row.locator("button.answer").click()
+    wait_status(page, 10)
+    shots(page, "outbound")
+    page.click(".wbsdk-hangup")
+    wait_status(page, 3)
+    outbound = CallRecord.objects.get(direction="outbound")
+    assert outbound.customer.name == "Miss Lu" and outbound.callee == MISS_LU
+
+    # An unknown number: "unknown caller" and the new-customer form, prefilled.
+    simulator.ring(STRANGER)
+    wait_status(page, 6)
+    expect(pop).to_contain_text("Unknown caller")
+    expect(crm.get_by_role("heading", name="New customer")).to_be_visible()
+    expect(crm.locator("input[name=phone]")).to_have_value(STRANGER)
+    shots(page, "unknown-caller")
+    simulator.call_row(STRANGER).locator("button.hangup").click()  # the caller gives up
+    wait_status(page, 3)
+    crm.locator("input[name=name]").fill("Mr Stranger")
+    crm.get_by_role("button", name="Create customer").click()
+    expect(crm.get_by_role("heading", name="Mr Stranger")).to_be_visible()
+    expect(crm.locator("#calls tbody tr").first).to_contain_text("missed")
+    missed = CallRecord.objects.get(caller=STRANGER)
+    assert missed.customer == Customer.objects.get(name="Mr Stranger")
+
+    # Revoke: the panel shows the softphone as not linked.
+    page.get_by_role("button", name="Revoke Aliyun Token").click()
+    expect(page.locator(".messages")).to_contain_text("revoked")
+    expect(page.locator("#softphone-panel")).to_contain_text("Not linked")
+    assert page.evaluate("typeof window.workbench") == "undefined"
+    shots(page, "revoked")
+
+    assert CallRecord.objects.count() == 3
+    assert page.problems == []
