@@ -7,11 +7,20 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from playwright.sync_api import expect
 
 EDWARD_UPN = "edward@crmdemo.onaliyun.com"
 ARTIFACTS = "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test's sandbox makes new signing keys: no JWKS cached by an earlier test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

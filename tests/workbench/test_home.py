@@ -1,0 +1,107 @@
+"""The workbench page as HTML: what it mounts, and only when the account is linked."""
+
+import json
+import re
+
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def edward(django_user_model, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return django_user_model.objects.create_user("edward", password="1234")
+
+
+def config_of(html: str) -> dict:
+    found = re.search(r'<script id="workbench-config" type="application/json">(.*?)</script>', html)
+    return json.loads(found.group(1))
+
+
+def link(user):
+    """A linked account row, as aliyun_oauth stores it after the callback."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aliyun_oauth.models import LinkedAccount
+
+    now = timezone.now()
+    LinkedAccount.objects.create(
+        user=user,
+        upn="edward@crmdemo.onaliyun.com",
+        subject="sub-edward",
+        token_type="AliyunSTS",
+        access_token="a",
+        refresh_token="r",
+        id_token="i",
+        issued_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
+
+
+def test_not_linked_shows_the_link_and_loads_no_sdk(client, edward):
+    client.force_login(edward)
+    html = client.get("/").content.decode()
+    assert "Hello edward" in html and "Customer list" in html and "Sign Out" in html
+    assert "Not linked" in html and 'href="/aliyun/auth"' in html
+    assert "workbench-sdk.js" not in html
+    config = config_of(html)
+    assert config["linked"] is False
+    assert 'id="crm-frame" name="crm" src="/customers/"' in html
+
+
+@override_settings(
+    ALIYUN_SDK_SCRIPT_URLS=["https://cdn.example/a.js", "https://cdn.example/sdk.js"],
+    ALIYUN_SDK_CSS_URLS=["https://cdn.example/main.css"],
+    ALIYUN_CCC_INSTANCE_ID="ccc-test-instance",
+)
+def test_linked_mounts_the_sdk_from_settings_with_config_as_json(client, edward):
+    link(edward)
+    client.force_login(edward)
+    response = client.get("/")
+    html = response.content.decode()
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert scripts[-3:-1] == ["https://cdn.example/a.js", "https://cdn.example/sdk.js"]
+    assert scripts[-1].endswith("js/workbench.js")
+    assert '<link rel="stylesheet" href="https://cdn.example/main.css">' in html
+    config = config_of(html)
+    assert config["linked"] is True
+    assert config["instanceId"] == "ccc-test-instance"
+    assert (config["ajaxPath"], config["ajaxMethod"]) == ("/aliyun/ccc/api", "post")
+    assert config["csrfToken"] and config["callLogUrl"] == "/customers/calls/log"
+    assert 'id="softphone"' in html and "Not linked" not in html
+
+
+@pytest.mark.parametrize(
+    ("page", "framed"),
+    [
+        ("/customers/7/", "/customers/7/"),
+        ("/customers/?q=Lu", "/customers/?q=Lu"),
+        ("//evil.example/x", "/customers/"),
+        ("https://evil.example/", "/customers/"),
+        ("javascript:alert(1)", "/customers/"),
+        ("/", "/customers/"),
+        ("/?page=/", "/customers/"),
+    ],
+)
+def test_the_frame_opens_only_local_pages(client, edward, page, framed):
+    client.force_login(edward)
+    html = client.get("/", {"page": page}).content.decode()
+    src = re.search(r'id="crm-frame" name="crm" src="([^"]*)"', html).group(1)
+    assert src.replace("&amp;", "&") == framed
+
+
+def test_config_cannot_break_out_of_its_script(client, edward, settings):
+    settings.ALIYUN_CCC_INSTANCE_ID = "</script><script>alert(1)</script>"
+    client.force_login(edward)
+    html = client.get("/").content.decode()
+    assert "<script>alert(1)" not in html
+    assert config_of(html)["instanceId"] == settings.ALIYUN_CCC_INSTANCE_ID
+
+
+def test_workbench_needs_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")

@@ -1,0 +1,147 @@
+"""The workbench's glue in Chromium, case by case: screen pop for several matches, anonymous
+callers and stale lookups; click-to-dial refusals; the leave-during-a-call guard; standalone
+CRM pages."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from customers.models import CallRecord, Customer
+from customers.services import ensure_customer
+from tests.workbench.conftest import go_ready, link_sandbox_account, sign_in, wait_status
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+MR_LU, MISS_LU = "135012345678", "135012345679"
+
+
+@pytest.fixture
+def ready(page, demo):
+    """Edward signed in, linked and ready on the workbench."""
+    sign_in(page, demo.crm_url)
+    link_sandbox_account(page, demo)
+    go_ready(page)
+    return page
+
+
+def test_several_matches_offer_a_chooser_and_the_choice_is_logged(ready, simulator, shots):
+    page, crm, pop = ready, ready.frame_locator("#crm-frame"), ready.locator("#screen-pop")
+    brother = ensure_customer("Mr Lu's brother", ["+86 135 0123 45678"])[0]
+    simulator.ring(MR_LU)
+    wait_status(page, 6)
+    expect(pop).to_contain_text("2 customers have this number")
+    pop.get_by_role("button", name=re.compile("Mr Lu's brother")).click()
+    expect(crm.get_by_role("heading", name="Mr Lu's brother")).to_be_visible()
+    shots(page, "chooser")
+    page.click(".wbsdk-hangup")
+    wait_status(page, 3)
+    page.wait_for_function("document.querySelector('.wb-wrapup').hidden === false")
+    record = CallRecord.objects.get()
+    assert record.customer == brother and record.outcome == CallRecord.MISSED
+    assert page.problems == []
+
+
+def test_anonymous_and_empty_caller_numbers_say_so(ready):
+    page, pop = ready, ready.locator("#screen-pop")
+    # The sandbox cannot withhold a number; the hook is fired as the SDK would fire it.
+    for caller in ("", "anonymous"):
+        page.evaluate(
+            "c => window.workbench.config.onCallComing('conn-' + c, c, '02150001234',"
+            " 'contact-' + c, 'skg-sales')",
+            caller,
+        )
+        expect(pop).to_contain_text("Anonymous caller")
+        expect(pop).to_contain_text("withheld")
+    crm = ready.frame_locator("#crm-frame")
+    expect(crm.get_by_role("heading", name="Customers")).to_be_visible()  # nothing popped
+    assert page.problems == []
+
+
+def test_a_late_lookup_of_an_earlier_call_never_pops_its_customer(ready, simulator):
+    page, crm, pop = ready, ready.frame_locator("#crm-frame"), ready.locator("#screen-pop")
+    # Hold back the lookup of Mr Lu's call until after the next call has popped.
+    page.evaluate(
+        """() => {
+          const fetch0 = window.fetch;
+          window.slowDone = false;
+          window.fetch = (url, init) => String(url).includes("number=135012345678")
+            ? new Promise(r => setTimeout(r, 4000)).then(() => fetch0(url, init))
+                .finally(() => { window.slowDone = true; })
+            : fetch0(url, init);
+        }"""
+    )
+    simulator.ring(MR_LU)
+    wait_status(page, 6)
+    simulator.call_row(MR_LU).locator("button.hangup").click()  # Mr Lu gives up
+    wait_status(page, 3)
+    simulator.ring(MISS_LU)
+    wait_status(page, 6)
+    expect(pop).to_contain_text("Miss Lu")
+    expect(crm.get_by_role("heading", name="Miss Lu")).to_be_visible()
+    page.wait_for_function("window.slowDone", timeout=10_000)
+    page.wait_for_timeout(300)
+    expect(pop).not_to_contain_text("Mr Lu")
+    expect(crm.get_by_role("heading", name="Miss Lu")).to_be_visible()
+    assert page.problems == []
+
+
+def test_click_to_dial_says_why_it_cannot_call(page, demo):
+    crm = page.frame_locator("#crm-frame")
+    sign_in(page, demo.crm_url)
+    crm.locator("a.phone", has_text=MISS_LU).click()
+    expect(crm.locator(".dial-reason")).to_contain_text("Not linked")
+
+    link_sandbox_account(page, demo)
+    page.wait_for_selector(".wbsdk-groups input")
+    crm.locator("a.phone", has_text=MISS_LU).click()
+    expect(crm.locator(".dial-reason")).to_contain_text("Not signed in")
+    page.click(".wbsdk-signin")
+    wait_status(page, 2)
+    crm.locator("a.phone", has_text=MISS_LU).click()
+    expect(crm.locator(".dial-reason")).to_contain_text("press Ready")
+    page.click(".wbsdk-ready")
+    wait_status(page, 3)
+    page.click(".wbsdk-break")
+    wait_status(page, 4)
+    crm.locator("a.phone", has_text=MISS_LU).click()  # allowed on a break
+    wait_status(page, 8)
+    page.click(".wbsdk-hangup")
+    wait_status(page, 4)
+    assert CallRecord.objects.get().callee == MISS_LU
+    assert page.problems == []
+
+
+def test_leaving_during_a_call_asks_first(ready, simulator):
+    page = ready
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.type), d.dismiss()))
+    simulator.ring(MISS_LU)
+    wait_status(page, 6)
+    page.click(".wbsdk-answer")
+    wait_status(page, 9)
+    page.get_by_role("link", name="Workbench").click()  # a top-level navigation
+    page.wait_for_timeout(500)
+    assert dialogs == ["beforeunload"]
+    assert page.evaluate("window.workbench.getStatusCode()") == 9  # stayed, call alive
+    page.click(".wbsdk-hangup")
+    wait_status(page, 3)
+    page.reload()  # not on a call: no question
+    assert dialogs == ["beforeunload"]
+    assert page.problems == []
+
+
+def test_standalone_crm_pages_work_and_point_to_the_workbench(page, demo):
+    sign_in(page, demo.crm_url)
+    miss_lu = Customer.objects.get(name="Miss Lu")
+    page.goto(f"{demo.crm_url}/customers/{miss_lu.pk}/")
+    expect(page.locator(".topbar")).to_be_visible()
+    page.locator("a.phone", has_text=MISS_LU).click()
+    reason = page.locator(".dial-reason")
+    expect(reason).to_contain_text("Calls are made from the workbench")
+    reason.get_by_role("link", name="Open the workbench").click()
+    expect(page.get_by_role("heading", name="Hello edward")).to_be_visible()
+    frame = page.frame_locator("#crm-frame")
+    expect(frame.get_by_role("heading", name="Miss Lu")).to_be_visible()
+    expect(frame.locator(".topbar")).to_be_hidden()  # framed pages drop their top bar
+    assert page.problems == []
