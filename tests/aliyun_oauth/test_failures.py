@@ -19,6 +19,10 @@ from tests.aliyun_oauth.fakeprovider import FakeProvider
 
 pytestmark = pytest.mark.django_db
 
+# A key the provider never published; made once, not inside a request handler (an RSA key
+# generation there could outlast the 0.5 s read timeout).
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
 
 def _callback(client, provider, code="code-1234567890"):
     """Start a link, make the provider echo its nonce, and deliver ``code`` to the callback."""
@@ -132,7 +136,7 @@ def test_https_is_required_unless_allowed(fake_provider, edward_client, settings
 
 def _id_token_variant(provider, name):
     now = int(time.time())
-    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other_key = OTHER_KEY
     variants = {
         "wrong iss": lambda: provider.id_token(provider.claims(iss="https://evil.example")),
         "wrong aud": lambda: provider.id_token(provider.claims(aud="another-client")),
