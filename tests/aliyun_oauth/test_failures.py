@@ -370,3 +370,12 @@ def test_https_provider_is_verified_against_the_ca_bundle(settings, tmp_path, mo
             oauth_client.verify_id_token(cfg, provider.id_token(), nonce=None)
     finally:
         provider.stop()
+
+
+def test_malformed_pending_entry_is_refused_not_a_500(fake_provider, edward_client):
+    session = edward_client.session
+    session[services.PENDING_SESSION_KEY] = {"s1": {"created": "yesterday"}, "s2": "x"}
+    session.save()
+    for state in ("s1", "s2"):
+        response = edward_client.post("/aliyun/auth/callback", {"code": "c", "state": state})
+        _assert_failure_page(response, 400, "unknown, already used")
