@@ -76,11 +76,19 @@ def published_keys() -> list[SigningKey]:
     )
 
 
+def _private_key(key: SigningKey):
+    # The key was generated here by `cryptography` and read back from our own database, so the
+    # RSA consistency check (about 50 ms per load, benchmarks/sandbox_oauth.py) is skipped.
+    return serialization.load_pem_private_key(
+        key.private_pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+    )
+
+
 def public_jwk(key: SigningKey) -> dict:
     """The public JWK of ``key``:
     ``{"kty": "RSA", "kid", "use": "sig", "alg": "RS256", "n", "e"}``."""
-    private_key = serialization.load_pem_private_key(key.private_pem.encode(), password=None)
-    jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    jwk = RSAAlgorithm.to_jwk(_private_key(key).public_key(), as_dict=True)
+    jwk.pop("key_ops", None)  # RFC 7517 §4.3: not together with "use"
     return {**jwk, "kid": key.kid, "use": "sig", "alg": "RS256"}
 
 
@@ -93,4 +101,4 @@ def jwks() -> dict:
 def sign_jwt(claims: dict) -> str:
     """Sign ``claims`` as a compact RS256 JWS with the current key's ``kid`` in the header."""
     key = current_signing_key()
-    return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
+    return jwt.encode(claims, _private_key(key), algorithm="RS256", headers={"kid": key.kid})

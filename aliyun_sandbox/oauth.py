@@ -143,11 +143,13 @@ class AuthorizeErrorRedirect(Exception):
 
 def _param(params, name: str, required: bool = False) -> str | None:
     """One parameter of a QueryDict: duplicates are ``invalid_request`` (RFC 6749 §3.1), an empty
-    value counts as absent."""
+    value counts as absent, control characters are refused (no parameter may carry them)."""
     values = params.getlist(name)
     if len(values) > 1:
         raise OAuthError("invalid_request", f"Parameter {name} is repeated.")
     value = values[0] if values else ""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise OAuthError("invalid_request", f"Parameter {name} contains control characters.")
     if not value:
         if required:
             raise OAuthError("invalid_request", f"Missing parameter {name}.")
@@ -270,6 +272,20 @@ class AuthorizeRequest:
         )
 
 
+# Parameters of the authorize request besides client_id and redirect_uri; others are ignored.
+AUTHORIZE_PARAMETERS = (
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "nonce",
+    "access_type",
+    "prompt",
+    "code_challenge",
+    "code_challenge_method",
+)
+
+
 def parse_authorize_request(params) -> AuthorizeRequest:
     """Validate the authorize query ``params`` (a QueryDict).
 
@@ -300,13 +316,11 @@ def parse_authorize_request(params) -> AuthorizeRequest:
         raise AuthorizeErrorRedirect(fallback.redirect(error=error, error_description=description))
 
     try:
-        for name in ("response_mode", "state", "response_type", "scope", "nonce", "access_type"):
-            _param(params, name)
-        for name in ("code_challenge", "code_challenge_method", "prompt"):
+        for name in AUTHORIZE_PARAMETERS:
             _param(params, name)
     except OAuthError as exc:
         fail(exc.error, exc.description)
-    if modes and modes[0] not in ("query", "form_post"):
+    if modes and modes[0] and modes[0] not in ("query", "form_post"):
         fail("invalid_request", "response_mode must be query or form_post.")
     if state is not None and len(state) > MAX_STATE_LENGTH:
         fail("invalid_request", "state is too long.")
@@ -361,7 +375,10 @@ def authenticate_cloud_user(upn: str, password: str) -> CloudUser | None:
 
     Unknown names cost one password hash too, so timing does not tell which names exist.
     """
-    user = CloudUser.objects.filter(upn__iexact=(upn or "").strip()).first()
+    upn = (upn or "").strip()
+    user = None
+    if upn.isprintable() and len(upn) <= 128:
+        user = CloudUser.objects.filter(upn__iexact=upn).first()
     if user is None:
         CloudUser(password="").set_password(password or "")
         return None
@@ -391,6 +408,9 @@ def approve(request: AuthorizeRequest, user: CloudUser) -> AuthorizeRedirect:
     ``code`` + ``state`` for the redirect_uri. The code lives ``SANDBOX_CODE_LIFETIME`` seconds
     and is bound to the client, the redirect_uri, the PKCE challenge and the nonce."""
     code = secrets.token_urlsafe(32)
+    now = timezone.now()
+    # Codes long past their expiry are no use, not even for replay detection.
+    AuthorizationCode.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
     AuthorizationCode.objects.create(
         code_hash=token_hash(code),
         client_id=request.client_id,
@@ -401,7 +421,7 @@ def approve(request: AuthorizeRequest, user: CloudUser) -> AuthorizeRedirect:
         code_challenge=request.code_challenge or "",
         code_challenge_method=request.code_challenge_method or "",
         offline=request.offline,
-        expires_at=timezone.now() + timedelta(seconds=settings.SANDBOX_CODE_LIFETIME),
+        expires_at=now + timedelta(seconds=settings.SANDBOX_CODE_LIFETIME),
     )
     log.info("sandbox oauth: authorization code issued to %s", user.upn)
     return request.redirect(code=code)

@@ -29,6 +29,7 @@ class DemoCloudUser:
 
     @property
     def ccc_user_id(self) -> str:
+        """The agent's CCC user id: a UUID derived from the upn, stable across re-seeding."""
         return str(uuid.uuid5(_CCC_NAMESPACE, self.upn))
 
 

@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from aliyun_sandbox import keys, oauth
 from aliyun_sandbox.oauth_users import demo_hints
@@ -61,6 +61,7 @@ def _deliver(request, answer: oauth.AuthorizeRedirect):
 
 @csrf_exempt  # only so that a disabled sandbox answers 404 before the CSRF check...
 @sandbox_only
+@require_http_methods(["GET", "POST"])
 @csrf_protect  # ...which then runs here: every form on these pages carries the CSRF token
 @never_cache
 def authorize(request):
@@ -69,14 +70,6 @@ def authorize(request):
     GET shows the step the browser is at; the forms POST back to the same URL (query kept), with
     ``action`` = ``signin`` | ``allow`` | ``cancel`` | ``switch``. CSRF protection stays on.
     """
-    if request.method not in ("GET", "POST"):
-        return render(
-            request,
-            "aliyun_sandbox/signin_error.html",
-            {"message": "Method not allowed."},
-            status=405,
-            headers={"Allow": "GET, POST"},
-        )
     try:
         auth = oauth.parse_authorize_request(request.GET)
     except oauth.InvalidAuthorizeClient as exc:

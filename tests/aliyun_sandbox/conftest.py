@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import io
 import secrets
 from html.parser import HTMLParser
 from types import SimpleNamespace
@@ -61,7 +62,7 @@ def pkce_pair(method: str = "S256") -> tuple[str, str]:
 def cloud_users(settings, db):
     """The demo cloud users from ``manage.py sandbox_seed`` (fast password hashing in tests)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("sandbox_seed", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("sandbox_seed", stdout=io.StringIO())
     return SimpleNamespace(edward=EDWARD, sissi=SISSI)
 
 

@@ -7,6 +7,10 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from aliyun_sandbox.models import AuthorizationCode
 from tests.aliyun_sandbox.conftest import (
@@ -236,3 +240,48 @@ def test_form_post_auto_submits_cross_site_in_chromium(sandbox, cloud_users, pag
     form = dict(pair.split("=", 1) for pair in request.post_data.split("&"))
     assert form["state"] == params["state"] and form["code"]
     assert page.problems == []
+
+
+AUTH_FIELDS = st.sampled_from(
+    [
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "response_mode",
+        "scope",
+        "state",
+        "nonce",
+        "access_type",
+        "code_challenge",
+        "code_challenge_method",
+        "action",
+        "username",
+        "password",
+    ]
+)
+AUTH_VALUES = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from(
+        ["crmdemo-sandbox", "http://testserver/cb", "code", "form_post", "S256", "plain", "allow"]
+    ),
+)
+
+
+@pytest.mark.django_db
+@hsettings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    query=st.lists(st.tuples(AUTH_FIELDS, AUTH_VALUES), max_size=10),
+    form=st.lists(st.tuples(AUTH_FIELDS, AUTH_VALUES), max_size=5),
+    method=st.sampled_from(["get", "post"]),
+)
+def test_malformed_authorize_requests_never_500(settings, query, form, method):
+    settings.SANDBOX_ENABLED = True
+    settings.SANDBOX_REDIRECT_URIS = ["http://testserver/cb"]
+    client = Client(raise_request_exception=False)  # no CSRF enforcement: POSTs reach the view
+    url = f"/sandbox/signin/oauth2/v1/auth?{urlencode(query)}"
+    if method == "get":
+        r = client.get(url)
+    else:
+        r = client.post(url, data=urlencode(form), content_type="application/x-www-form-urlencoded")
+    assert r.status_code in (200, 302, 400, 403), r.content[:500]
+    assert not AuthorizationCode.objects.exists()

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import logging
 import secrets
 
 import jwt
@@ -10,6 +11,7 @@ import requests
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from requests_oauthlib import OAuth2Session
 
+from aliyun_sandbox.tokens import resolve_sts
 from tests.aliyun_sandbox.conftest import pkce_pair, read_answer, sign_in_and_consent
 
 SCOPE = ["openid", "aliuid", "profile", "/acs/ccc"]
@@ -58,7 +60,8 @@ def test_discovery_points_at_the_sandbox(sandbox):
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
 
 
-def test_full_flow_with_requests_oauthlib(sandbox, cloud_users, oauth_env):
+def test_full_flow_with_requests_oauthlib(sandbox, cloud_users, oauth_env, caplog):
+    caplog.set_level(logging.DEBUG)
     doc = requests.get(f"{sandbox.oauth_url}/.well-known/openid-configuration", timeout=10).json()
     raw = {}
 
@@ -157,6 +160,25 @@ def test_full_flow_with_requests_oauthlib(sandbox, cloud_users, oauth_env):
         assert gone.status_code == 401
         assert 'error="invalid_token"' in gone.headers["WWW-Authenticate"]
 
+    # The server side (sandbox and Django) logged the flow but none of its secrets; the client
+    # library's own DEBUG lines (requests-oauthlib logs tokens) are not the server's.
+    server_lines = [
+        r.getMessage() for r in caplog.records if r.name.startswith(("aliyun_sandbox", "django"))
+    ]
+    assert any("code exchanged" in line for line in server_lines)
+    secrets_seen = [
+        answer["code"],
+        body["access_token"],
+        body["refresh_token"],
+        body["id_token"],
+        refreshed["access_token"],
+        sandbox.client_secret,
+        sts["AccessKeySecret"],
+        sts["SecurityToken"],
+    ]
+    for line in server_lines:
+        assert not any(secret in line for secret in secrets_seen), line
+
 
 def test_basic_auth_query_mode_plain_pkce_online(sandbox, cloud_users, oauth_env):
     """client_secret_basic, response_mode=query, PKCE plain, no access_type: no refresh_token.
@@ -219,3 +241,20 @@ def test_revoking_an_access_token_leaves_the_refresh_token(sandbox, token_for):
     )
     assert refreshed.status_code == 200
     assert userinfo(sandbox, refreshed.json()["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("revoke", ["refresh_token", "access_token"])
+def test_revocation_reaches_the_sts_credentials_ccc_checks(sandbox, token_for, revoke):
+    """The CCC OpenAPI verifies STS signatures through ``tokens.resolve_sts``: a revoked token
+    (or one whose refresh_token was revoked) must show up there as inactive."""
+    body = token_for()
+    key_id = b64url_json(body["access_token"])["AccessKeyId"]
+    assert resolve_sts(key_id).is_active()
+    r = requests.post(
+        f"{sandbox.oauth_url}/v1/revoke",
+        data={"token": body[revoke]},
+        auth=(sandbox.client_id, sandbox.client_secret),
+        timeout=10,
+    )
+    assert r.status_code == 200
+    assert not resolve_sts(key_id).is_active()
