@@ -398,7 +398,8 @@ def verify_id_token(cfg: ProviderConfig, id_token: str, nonce: str | None) -> di
 
     RS256 only; signature against the provider's JWKS; ``iss`` = the configured issuer; ``aud``
     (string or list) contains our client_id (and ``azp`` is ours when present); ``exp``/``iat``
-    within ``ALIYUN_OAUTH_CLOCK_LEEWAY`` seconds; ``nonce`` equal to ours when ``nonce`` is given.
+    within ``ALIYUN_OAUTH_CLOCK_LEEWAY`` seconds; ``nonce`` equal to ours when ``nonce`` is given
+    (a missing nonce claim is accepted only with ``ALIYUN_OAUTH_REQUIRE_NONCE`` off).
     Raises IdTokenInvalid, or OAuthUpstreamError when the JWKS cannot be fetched.
     """
     try:
@@ -431,6 +432,9 @@ def verify_id_token(cfg: ProviderConfig, id_token: str, nonce: str | None) -> di
         raise IdTokenInvalid("The id_token signature or claims are invalid.") from exc
     if "azp" in claims and claims["azp"] != cfg.client_id:
         raise IdTokenInvalid("The id_token is meant for another application.")
-    if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+    check_nonce = nonce is not None and ("nonce" in claims or settings.ALIYUN_OAUTH_REQUIRE_NONCE)
+    if check_nonce and not hmac.compare_digest(
+        str(claims.get("nonce", "")).encode(), nonce.encode()
+    ):
         raise IdTokenInvalid("The id_token does not answer this sign-in (nonce mismatch).")
     return claims

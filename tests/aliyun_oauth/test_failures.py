@@ -379,3 +379,13 @@ def test_malformed_pending_entry_is_refused_not_a_500(fake_provider, edward_clie
     for state in ("s1", "s2"):
         response = edward_client.post("/aliyun/auth/callback", {"code": "c", "state": state})
         _assert_failure_page(response, 400, "unknown, already used")
+
+
+def test_missing_nonce_claim_can_be_tolerated_but_a_wrong_one_never(fake_provider, settings):
+    settings.ALIYUN_OAUTH_REQUIRE_NONCE = False
+    cfg = oauth_client.provider_config()
+    no_nonce = fake_provider.id_token(fake_provider.claims(nonce=None))
+    assert oauth_client.verify_id_token(cfg, no_nonce, nonce="ours")["sub"] == fake_provider.sub
+    wrong = fake_provider.id_token(fake_provider.claims(nonce="theirs"))
+    with pytest.raises(services.AliyunOAuthError, match="nonce mismatch"):
+        oauth_client.verify_id_token(cfg, wrong, nonce="ours")
