@@ -240,6 +240,7 @@ def _client_auth(cfg: ProviderConfig) -> dict:
 
 
 def _token_session(cfg: ProviderConfig, redirect_uri: str | None = None) -> OAuth2Session:
+    _check_transport(cfg.token_endpoint)  # fetch_token/refresh_token check before request()
     session = http_session(client_id=cfg.client_id, redirect_uri=redirect_uri)
 
     def check(response):
