@@ -152,11 +152,18 @@ def _get_json(url: str, what: str) -> dict:
 
 
 def _discovery_document(url: str) -> dict:
-    """The OpenID Provider Metadata at ``url`` (OIDC Discovery 1.0 §4), cached."""
+    """The OpenID Provider Metadata at ``url`` (OIDC Discovery 1.0 §4), cached.
+
+    Its ``issuer`` must be ``url`` without ``/.well-known/openid-configuration`` (§4.3).
+    """
     key = "aliyun_oauth:discovery:" + hashlib.sha256(url.encode()).hexdigest()
     doc = cache.get(key)
     if doc is None:
         doc = _get_json(url, "discovery")
+        suffix = "/.well-known/openid-configuration"
+        if url.endswith(suffix) and doc.get("issuer") != url.removesuffix(suffix):
+            log.warning("aliyun_oauth: discovery document names another issuer")
+            raise OAuthUpstreamError("The provider's discovery document names another issuer.")
         cache.set(key, doc, DISCOVERY_CACHE_SECONDS)
     return doc
 

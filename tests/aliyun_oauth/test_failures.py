@@ -389,3 +389,21 @@ def test_missing_nonce_claim_can_be_tolerated_but_a_wrong_one_never(fake_provide
     wrong = fake_provider.id_token(fake_provider.claims(nonce="theirs"))
     with pytest.raises(services.AliyunOAuthError, match="nonce mismatch"):
         oauth_client.verify_id_token(cfg, wrong, nonce="ours")
+
+
+def test_discovery_document_is_used_and_its_issuer_checked(fake_provider, settings):
+    path = "/.well-known/openid-configuration"
+    settings.ALIYUN_OAUTH_DISCOVERY_URL = fake_provider.url + path
+    settings.ALIYUN_OAUTH_TOKEN_URL = ""
+    settings.ALIYUN_OAUTH_ISSUER = ""
+    doc = {"issuer": fake_provider.issuer, "token_endpoint": fake_provider.url + "/t2"}
+    fake_provider.answers[path] = (200, doc, 0)
+    cfg = oauth_client.provider_config()
+    assert cfg.token_endpoint == fake_provider.url + "/t2"
+    assert cfg.issuer == fake_provider.issuer
+    assert cfg.jwks_uri == fake_provider.url + "/keys"  # explicit setting wins
+
+    cache.clear()
+    fake_provider.answers[path] = (200, {**doc, "issuer": "https://evil.example"}, 0)
+    with pytest.raises(services.OAuthUpstreamError, match="another issuer"):
+        oauth_client.provider_config()
