@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 # Alibaba's default access token lifetime (PROTOCOL.md §1), used when a provider omits expires_in.
 DEFAULT_EXPIRES_IN = 3600  # seconds
+MAX_EXPIRES_IN = 366 * 86400  # seconds; Alibaba's access tokens live at most 10 800 s
 DISCOVERY_CACHE_SECONDS = 3600
 JWKS_CACHE_SECONDS = 3600
 # After a refetch for an unknown kid, no other refetch for this long (shared through the cache).
@@ -282,8 +283,9 @@ def _parse_token(call) -> TokenResponse:
         not isinstance(access_token, str)
         or not access_token
         or not isinstance(token_type, str)
+        or len(token_type) > 40
         or not isinstance(expires_in, int)
-        or expires_in <= 0
+        or not 0 < expires_in <= MAX_EXPIRES_IN
         or not isinstance(refresh_token, str | None)
         or not isinstance(id_token, str | None)
     ):

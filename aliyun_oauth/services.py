@@ -153,7 +153,7 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
     entry = _take_pending(session, state)
     error = params.get("error")
     if error:
-        log.info("aliyun_oauth: authorization answered error=%s", error[:100])
+        log.info("aliyun_oauth: authorization answered error=%r", error[:100])
         if entry is None or not ERROR_CODE_RE.fullmatch(error):
             # Anyone can POST to the callback: show provider text only for our own request.
             raise AuthorizationFailed("Alibaba Cloud sign-in failed; please start again.")
@@ -189,7 +189,7 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
     now = timezone.now()
     account = LinkedAccount(
         token_type=tokens.token_type,
-        scope=tokens.scope if tokens.scope is not None else cfg.scope,
+        scope=(tokens.scope if tokens.scope is not None else cfg.scope)[:1024],
         expires_at=now + timedelta(seconds=tokens.expires_in),
         issued_at=now,
         linked_at=now,
@@ -274,7 +274,7 @@ def _refresh_row(cfg, row, should_refresh) -> ValidToken | None:
     row.expires_at = now + timedelta(seconds=tokens.expires_in)
     row.issued_at = now
     if tokens.scope is not None:
-        row.scope = tokens.scope
+        row.scope = tokens.scope[:1024]
     if tokens.refresh_token:
         row.refresh_token = tokens.refresh_token
     if tokens.id_token:

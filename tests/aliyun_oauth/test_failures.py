@@ -107,6 +107,9 @@ def test_callback_get_with_query_string_works(fake_provider, edward, edward_clie
         (200, b"[1, 2]", 502, "unreadable"),
         (200, {"token_type": "Bearer"}, 502, "unusable token"),
         (200, {"access_token": "x", "expires_in": "soon"}, 502, "unusable token"),
+        (200, {"access_token": "x", "token_type": "B" * 200}, 502, "unusable token"),
+        (200, {"access_token": "x", "expires_in": -5}, 502, "unusable token"),
+        (200, {"access_token": "x", "expires_in": 10**15}, 502, "unusable token"),
     ],
 )
 def test_token_endpoint_failures(fake_provider, edward_client, status, body, page_status, text):
