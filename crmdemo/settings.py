@@ -127,6 +127,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # requests-oauthlib/oauthlib log request bodies and tokens at DEBUG: never let them through.
+    "loggers": {
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
+    },
 }
 
 # --- Phone numbers ---------------------------------------------------------------------------
@@ -216,6 +221,11 @@ ALIYUN_OAUTH_REFRESH_LEEWAY = env.int("ALIYUN_OAUTH_REFRESH_LEEWAY", default=300
 ALIYUN_OAUTH_CLOCK_LEEWAY = env.int("ALIYUN_OAUTH_CLOCK_LEEWAY", default=60)
 # How long a pending authorization (state, code_verifier, nonce) stays valid, seconds.
 ALIYUN_OAUTH_STATE_LIFETIME = env.int("ALIYUN_OAUTH_STATE_LIFETIME", default=600)
+# Refuse an id_token without a nonce claim (OIDC Core 3.1.3.7). Alibaba's documented claims do
+# not list nonce; set False if its id_tokens lack it (a wrong nonce is refused either way).
+ALIYUN_OAUTH_REQUIRE_NONCE = env.bool("ALIYUN_OAUTH_REQUIRE_NONCE", default=True)
+# Allow plain-HTTP OAuth endpoints (development and tests only; never in production).
+ALIYUN_OAUTH_ALLOW_HTTP = env.bool("ALIYUN_OAUTH_ALLOW_HTTP", default=DEBUG)
 
 # TLS trust for server-to-server calls: a CA bundle path, or empty for the system's CAs. In
 # sandbox mode the project's development certificate is the trust anchor.
