@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 # Alibaba's default access token lifetime (PROTOCOL.md §1), used when a provider omits expires_in.
 DEFAULT_EXPIRES_IN = 3600  # seconds
+MAX_EXPIRES_IN = 366 * 86400  # seconds; Alibaba's access tokens live at most 10 800 s
 DISCOVERY_CACHE_SECONDS = 3600
 JWKS_CACHE_SECONDS = 3600
 # After a refetch for an unknown kid, no other refetch for this long (shared through the cache).
@@ -152,11 +153,18 @@ def _get_json(url: str, what: str) -> dict:
 
 
 def _discovery_document(url: str) -> dict:
-    """The OpenID Provider Metadata at ``url`` (OIDC Discovery 1.0 §4), cached."""
+    """The OpenID Provider Metadata at ``url`` (OIDC Discovery 1.0 §4), cached.
+
+    Its ``issuer`` must be ``url`` without ``/.well-known/openid-configuration`` (§4.3).
+    """
     key = "aliyun_oauth:discovery:" + hashlib.sha256(url.encode()).hexdigest()
     doc = cache.get(key)
     if doc is None:
         doc = _get_json(url, "discovery")
+        suffix = "/.well-known/openid-configuration"
+        if url.endswith(suffix) and doc.get("issuer") != url.removesuffix(suffix):
+            log.warning("aliyun_oauth: discovery document names another issuer")
+            raise OAuthUpstreamError("The provider's discovery document names another issuer.")
         cache.set(key, doc, DISCOVERY_CACHE_SECONDS)
     return doc
 
@@ -240,6 +248,7 @@ def _client_auth(cfg: ProviderConfig) -> dict:
 
 
 def _token_session(cfg: ProviderConfig, redirect_uri: str | None = None) -> OAuth2Session:
+    _check_transport(cfg.token_endpoint)  # fetch_token/refresh_token check before request()
     session = http_session(client_id=cfg.client_id, redirect_uri=redirect_uri)
 
     def check(response):
@@ -274,8 +283,9 @@ def _parse_token(call) -> TokenResponse:
         not isinstance(access_token, str)
         or not access_token
         or not isinstance(token_type, str)
+        or len(token_type) > 40
         or not isinstance(expires_in, int)
-        or expires_in <= 0
+        or not 0 < expires_in <= MAX_EXPIRES_IN
         or not isinstance(refresh_token, str | None)
         or not isinstance(id_token, str | None)
     ):
@@ -398,7 +408,8 @@ def verify_id_token(cfg: ProviderConfig, id_token: str, nonce: str | None) -> di
 
     RS256 only; signature against the provider's JWKS; ``iss`` = the configured issuer; ``aud``
     (string or list) contains our client_id (and ``azp`` is ours when present); ``exp``/``iat``
-    within ``ALIYUN_OAUTH_CLOCK_LEEWAY`` seconds; ``nonce`` equal to ours when ``nonce`` is given.
+    within ``ALIYUN_OAUTH_CLOCK_LEEWAY`` seconds; ``nonce`` equal to ours when ``nonce`` is given
+    (a missing nonce claim is accepted only with ``ALIYUN_OAUTH_REQUIRE_NONCE`` off).
     Raises IdTokenInvalid, or OAuthUpstreamError when the JWKS cannot be fetched.
     """
     try:
@@ -431,6 +442,9 @@ def verify_id_token(cfg: ProviderConfig, id_token: str, nonce: str | None) -> di
         raise IdTokenInvalid("The id_token signature or claims are invalid.") from exc
     if "azp" in claims and claims["azp"] != cfg.client_id:
         raise IdTokenInvalid("The id_token is meant for another application.")
-    if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+    check_nonce = nonce is not None and ("nonce" in claims or settings.ALIYUN_OAUTH_REQUIRE_NONCE)
+    if check_nonce and not hmac.compare_digest(
+        str(claims.get("nonce", "")).encode(), nonce.encode()
+    ):
         raise IdTokenInvalid("The id_token does not answer this sign-in (nonce mismatch).")
     return claims

@@ -83,15 +83,21 @@ class RevokeOutcome:
 # --- Linking: authorize + callback ----------------------------------------------------------
 
 
+def _well_formed(entry) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("created"), int | float)
+        and all(isinstance(entry.get(k), str) for k in ("code_verifier", "nonce", "redirect_uri"))
+    )
+
+
 def _pending(session: MutableMapping) -> dict:
-    """The session's unexpired pending authorizations (expired ones dropped)."""
+    """The session's unexpired, well-formed pending authorizations."""
     pending = session.get(PENDING_SESSION_KEY)
     if not isinstance(pending, dict):
         return {}
     oldest = time.time() - settings.ALIYUN_OAUTH_STATE_LIFETIME
-    return {
-        s: e for s, e in pending.items() if isinstance(e, dict) and e.get("created", 0) >= oldest
-    }
+    return {s: e for s, e in pending.items() if _well_formed(e) and e["created"] >= oldest}
 
 
 def start_authorization(session: MutableMapping, redirect_uri: str) -> str:
@@ -125,9 +131,9 @@ def _take_pending(session: MutableMapping, state: str | None) -> dict | None:
     entry = raw.pop(state, None) if isinstance(raw, dict) and state else None
     if isinstance(raw, dict):
         session[PENDING_SESSION_KEY] = raw
-    if not isinstance(entry, dict):
+    if not _well_formed(entry):
         return None
-    if entry.get("created", 0) < time.time() - settings.ALIYUN_OAUTH_STATE_LIFETIME:
+    if entry["created"] < time.time() - settings.ALIYUN_OAUTH_STATE_LIFETIME:
         raise AuthorizationFailed("The sign-in took too long and expired; please start again.")
     return entry
 
@@ -147,7 +153,7 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
     entry = _take_pending(session, state)
     error = params.get("error")
     if error:
-        log.info("aliyun_oauth: authorization answered error=%s", error[:100])
+        log.info("aliyun_oauth: authorization answered error=%r", error[:100])
         if entry is None or not ERROR_CODE_RE.fullmatch(error):
             # Anyone can POST to the callback: show provider text only for our own request.
             raise AuthorizationFailed("Alibaba Cloud sign-in failed; please start again.")
@@ -183,7 +189,7 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
     now = timezone.now()
     account = LinkedAccount(
         token_type=tokens.token_type,
-        scope=tokens.scope if tokens.scope is not None else cfg.scope,
+        scope=(tokens.scope if tokens.scope is not None else cfg.scope)[:1024],
         expires_at=now + timedelta(seconds=tokens.expires_in),
         issued_at=now,
         linked_at=now,
@@ -268,7 +274,7 @@ def _refresh_row(cfg, row, should_refresh) -> ValidToken | None:
     row.expires_at = now + timedelta(seconds=tokens.expires_in)
     row.issued_at = now
     if tokens.scope is not None:
-        row.scope = tokens.scope
+        row.scope = tokens.scope[:1024]
     if tokens.refresh_token:
         row.refresh_token = tokens.refresh_token
     if tokens.id_token:

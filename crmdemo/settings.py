@@ -224,6 +224,9 @@ ALIYUN_OAUTH_REFRESH_LEEWAY = env.int("ALIYUN_OAUTH_REFRESH_LEEWAY", default=300
 ALIYUN_OAUTH_CLOCK_LEEWAY = env.int("ALIYUN_OAUTH_CLOCK_LEEWAY", default=60)
 # How long a pending authorization (state, code_verifier, nonce) stays valid, seconds.
 ALIYUN_OAUTH_STATE_LIFETIME = env.int("ALIYUN_OAUTH_STATE_LIFETIME", default=600)
+# Refuse an id_token without a nonce claim (OIDC Core 3.1.3.7). Alibaba's documented claims do
+# not list nonce; set False if its id_tokens lack it (a wrong nonce is refused either way).
+ALIYUN_OAUTH_REQUIRE_NONCE = env.bool("ALIYUN_OAUTH_REQUIRE_NONCE", default=True)
 # Allow plain-HTTP OAuth endpoints (development and tests only; never in production).
 ALIYUN_OAUTH_ALLOW_HTTP = env.bool("ALIYUN_OAUTH_ALLOW_HTTP", default=DEBUG)
 

@@ -19,6 +19,10 @@ from tests.aliyun_oauth.fakeprovider import FakeProvider
 
 pytestmark = pytest.mark.django_db
 
+# A key the provider never published; made once, not inside a request handler (an RSA key
+# generation there could outlast the 0.5 s read timeout).
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
 
 def _callback(client, provider, code="code-1234567890"):
     """Start a link, make the provider echo its nonce, and deliver ``code`` to the callback."""
@@ -103,6 +107,9 @@ def test_callback_get_with_query_string_works(fake_provider, edward, edward_clie
         (200, b"[1, 2]", 502, "unreadable"),
         (200, {"token_type": "Bearer"}, 502, "unusable token"),
         (200, {"access_token": "x", "expires_in": "soon"}, 502, "unusable token"),
+        (200, {"access_token": "x", "token_type": "B" * 200}, 502, "unusable token"),
+        (200, {"access_token": "x", "expires_in": -5}, 502, "unusable token"),
+        (200, {"access_token": "x", "expires_in": 10**15}, 502, "unusable token"),
     ],
 )
 def test_token_endpoint_failures(fake_provider, edward_client, status, body, page_status, text):
@@ -132,7 +139,7 @@ def test_https_is_required_unless_allowed(fake_provider, edward_client, settings
 
 def _id_token_variant(provider, name):
     now = int(time.time())
-    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other_key = OTHER_KEY
     variants = {
         "wrong iss": lambda: provider.id_token(provider.claims(iss="https://evil.example")),
         "wrong aud": lambda: provider.id_token(provider.claims(aud="another-client")),
@@ -366,3 +373,40 @@ def test_https_provider_is_verified_against_the_ca_bundle(settings, tmp_path, mo
             oauth_client.verify_id_token(cfg, provider.id_token(), nonce=None)
     finally:
         provider.stop()
+
+
+def test_malformed_pending_entry_is_refused_not_a_500(fake_provider, edward_client):
+    session = edward_client.session
+    session[services.PENDING_SESSION_KEY] = {"s1": {"created": "yesterday"}, "s2": "x"}
+    session.save()
+    for state in ("s1", "s2"):
+        response = edward_client.post("/aliyun/auth/callback", {"code": "c", "state": state})
+        _assert_failure_page(response, 400, "unknown, already used")
+
+
+def test_missing_nonce_claim_can_be_tolerated_but_a_wrong_one_never(fake_provider, settings):
+    settings.ALIYUN_OAUTH_REQUIRE_NONCE = False
+    cfg = oauth_client.provider_config()
+    no_nonce = fake_provider.id_token(fake_provider.claims(nonce=None))
+    assert oauth_client.verify_id_token(cfg, no_nonce, nonce="ours")["sub"] == fake_provider.sub
+    wrong = fake_provider.id_token(fake_provider.claims(nonce="theirs"))
+    with pytest.raises(services.AliyunOAuthError, match="nonce mismatch"):
+        oauth_client.verify_id_token(cfg, wrong, nonce="ours")
+
+
+def test_discovery_document_is_used_and_its_issuer_checked(fake_provider, settings):
+    path = "/.well-known/openid-configuration"
+    settings.ALIYUN_OAUTH_DISCOVERY_URL = fake_provider.url + path
+    settings.ALIYUN_OAUTH_TOKEN_URL = ""
+    settings.ALIYUN_OAUTH_ISSUER = ""
+    doc = {"issuer": fake_provider.issuer, "token_endpoint": fake_provider.url + "/t2"}
+    fake_provider.answers[path] = (200, doc, 0)
+    cfg = oauth_client.provider_config()
+    assert cfg.token_endpoint == fake_provider.url + "/t2"
+    assert cfg.issuer == fake_provider.issuer
+    assert cfg.jwks_uri == fake_provider.url + "/keys"  # explicit setting wins
+
+    cache.clear()
+    fake_provider.answers[path] = (200, {**doc, "issuer": "https://evil.example"}, 0)
+    with pytest.raises(services.OAuthUpstreamError, match="another issuer"):
+        oauth_client.provider_config()
