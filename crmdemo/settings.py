@@ -100,6 +100,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Usernames are matched case-insensitively at sign-in ("Edward" is the account "edward").
+AUTHENTICATION_BACKENDS = ["crmdemo.auth_backends.CaseInsensitiveModelBackend"]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
