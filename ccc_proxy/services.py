@@ -309,7 +309,12 @@ def forward(user, action: str | None, request_text: str) -> ProxyResult:
             raise _upstream_error(again) from again
     body = answer.body
     if settings.ALIYUN_CCC_API_VERSION == SDK_1X_API_VERSION:
-        body = to_sdk_response(body)
+        try:
+            body = to_sdk_response(body)
+        except RecursionError as exc:  # absurdly deep answers only
+            raise ProxyError(
+                502, "UpstreamUnavailable", "the CCC OpenAPI answer is nested too deeply"
+            ) from exc
     return ProxyResult(body=body, raw=answer.body, request_id=answer.request_id, retried=retried)
 
 

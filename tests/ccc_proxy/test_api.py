@@ -292,6 +292,8 @@ def test_environment_credentials_refused_at_call_time_and_by_check(edward, fake_
         ),
         (200, b"not json", 502, "UpstreamUnavailable", None),
         (200, b"[1]", 502, "UpstreamUnavailable", None),
+        (200, b'{"A":' * 990 + b"1" + b"}" * 990, 502, "UpstreamUnavailable", None),
+        (200, b'{"A":' * 5000 + b"1" + b"}" * 5000, 502, "UpstreamUnavailable", None),
     ],
 )
 def test_upstream_errors_mapped(

@@ -159,3 +159,47 @@ def test_done_when_in_the_browser(make_agent, page, sandbox):
     assert UsedNonce.objects.count() == 1
     # The browser reports each deliberate 4xx as a failed resource load; nothing else may fail.
     assert [p for p in page.problems if "Failed to load resource" not in p] == []
+
+
+SOFTPHONE_PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body>
+<div id="softphone"></div>
+<script src="/static/aliyun_sandbox/workbench-sdk.js"></script>
+<script>
+  window.errors = [];
+  window.workbench = new WorkbenchSdk({
+    dom: "softphone", instanceId: "ccc-sandbox-instance", ajaxPath: "/aliyun/ccc/api",
+    ajaxMethod: "post", header: true,
+    ajaxHeaders: {"X-CSRFToken": document.cookie.match(/csrftoken=([^;]+)/)[1]},
+    onErrorNotify: function (error) { window.errors.push(error); }
+  });
+</script></body></html>"""
+
+
+@pytest.mark.browser
+def test_softphone_sdk_through_the_proxy(make_agent, page, sandbox):
+    """The softphone SDK (the sandbox's stand-in, unmodified) starts through the real proxy: it
+    loads the agent's login info and skill groups, converted as it expects."""
+    edward = make_agent("edward")
+    page.context.add_cookies(
+        [
+            {"name": name, "value": edward.http.cookies.get(name), "url": sandbox.crm_url}
+            for name in ("sessionid", "csrftoken")
+        ]
+    )
+    seen = []
+    page.on(
+        "response",
+        lambda r: (
+            seen.append((r.url.split("action=")[1], r.status))
+            if "/aliyun/ccc/api" in r.url
+            else None
+        ),
+    )
+    page.goto(f"{sandbox.crm_url}/")
+    page.set_content(SOFTPHONE_PAGE)
+    page.wait_for_function("document.querySelectorAll('.wbsdk-groups input').length === 2")
+    assert page.evaluate("window.errors") == []
+    assert ("RequestLoginInfo", 200) in seen and ("ListSkillGroupsOfUser", 200) in seen
+    assert all(status == 200 for _, status in seen), seen
+    assert UsedNonce.objects.count() == len(seen)
+    assert page.problems == []
