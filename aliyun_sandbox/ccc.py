@@ -126,6 +126,16 @@ def _service_extensions(ctx: Context) -> dict:
 
 
 def _cdr(call: Call) -> dict:
+    group_name = next(
+        (
+            g["SkillGroupName"]
+            for g in ccc_data.SKILL_GROUPS
+            if g["SkillGroupId"] == call.skill_group_id
+        ),
+        "",
+    )
+    rung_until = call.answered_at or call.released_at or call.created_at
+    ring_time = max(0, int((rung_until - call.created_at).total_seconds()))
     if call.direction == Call.INBOUND:
         disposition = "Success" if call.answered_at else "NoAnswer"
     else:
@@ -138,15 +148,26 @@ def _cdr(call: Call) -> dict:
         "CalledNumber": call.callee,
         "StartTime": _millis(call.created_at),
         "Duration": call.duration,
+        "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID,
         "AgentNames": call.agent.display_name,
-        "SkillGroupNames": next(
-            (
-                g["SkillGroupName"]
-                for g in ccc_data.SKILL_GROUPS
-                if g["SkillGroupId"] == call.skill_group_id
-            ),
-            "",
-        ),
+        "Agents": {
+            "CallDetailAgent": [
+                {
+                    "AgentId": call.agent.uid,
+                    "AgentName": call.agent.display_name,
+                    "ContactId": call.contact_id,
+                    "StartTime": _millis(call.created_at),
+                    "RingTime": ring_time,
+                    "TalkTime": call.duration,
+                    "HoldTime": 0,
+                    "QueueTime": 0,
+                    "WorkTime": 0,
+                    "SkillGroupName": group_name,
+                }
+            ]
+        },
+        "Recordings": {"Recording": []},
+        "SkillGroupNames": group_name,
     }
 
 
@@ -221,42 +242,82 @@ _STATE_NAMES = {
 }
 
 
-def _agent_row(user: CloudUser) -> dict:
+def _agent_state(user: CloudUser) -> tuple[str, str]:
+    """``(State, StateDuration in seconds as text)`` of an agent, calls included."""
     state = simulator.agent_state(user)
-    status = _STATE_NAMES[simulator.effective_status(state)]
+    name = _STATE_NAMES[simulator.effective_status(state)]
+    since = state.changed_at
     call = simulator.live_call(user)
     if call is not None:
-        status = "Ringing" if call.state == Call.RINGING else "Talking"
-    return {
-        "RamId": user.uid,
-        "LoginName": user.upn,
-        "DisplayName": user.display_name,
-        "Dn": ccc_data.agent_extension(user),
-        "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID,
-        "State": status,
-        "StateDuration": str(int((timezone.now() - state.changed_at).total_seconds())),
-        "SkillGroupIds": state.skill_group_ids,
-    }
+        name = "Ringing" if call.state == Call.RINGING else "Talking"
+        since = call.answered_at or call.created_at
+    return name, str(max(0, int((timezone.now() - since).total_seconds())))
 
 
 def _real_time_agents(ctx: Context) -> dict:
-    rows = [_agent_row(u) for u in CloudUser.objects.order_by("upn")]
-    return {"Data": {"User": rows}}
+    users = []
+    for user in CloudUser.objects.order_by("upn"):
+        state, _ = _agent_state(user)
+        users.append(
+            {
+                "RamId": user.uid,
+                "DisplayName": user.display_name,
+                "Dn": ccc_data.agent_extension(user),
+                "Phone": "",
+                "State": state,
+                "StateDesc": state,
+                "SkillLevels": {
+                    "SkillLevel": [
+                        {
+                            "SkillLevelId": lvl["SkillLevelId"],
+                            "Level": lvl["Level"],
+                            "Skill": {
+                                k: lvl["Skill"][k]
+                                for k in (
+                                    "SkillGroupId",
+                                    "SkillGroupName",
+                                    "SkillGroupDescription",
+                                    "InstanceId",
+                                )
+                            },
+                        }
+                        for lvl in ccc_data.skill_levels(user)
+                    ]
+                },
+            }
+        )
+    return {"Data": {"User": users}}
 
 
 def _agent_states(ctx: Context) -> dict:
-    rows = [_agent_row(u) for u in CloudUser.objects.order_by("upn")]
-    if ctx.get("RamIds"):
-        wanted = set(ctx.get("RamIds").split(","))
-        rows = [r for r in rows if r["RamId"] in wanted]
+    page = ctx.int("PageNumber", 1)
+    size = ctx.int("PageSize", 10, high=100)
+    users = CloudUser.objects.order_by("upn")
+    ram_ids = [r for r in ctx.get("RamIds").split(",") if r]
+    if ram_ids:
+        users = users.filter(uid__in=ram_ids)
+    rows = []
+    for user in users:
+        state, duration = _agent_state(user)
+        rows.append(
+            {
+                "AgentId": user.uid,
+                "AgentName": user.display_name,
+                "LoginName": user.upn,
+                "Dn": ccc_data.agent_extension(user),
+                "State": state,
+                "StateDuration": duration,
+                "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID,
+            }
+        )
     if ctx.get("State"):
         rows = [r for r in rows if r["State"] == ctx.get("State")]
-    size = ctx.int("MaxResults", 100, high=100)
     return {
         "Data": {
-            "List": {"RealTimeAgentState": rows[:size]},
+            "List": {"RealTimeAgentState": rows[(page - 1) * size : page * size]},
+            "PageNumber": page,
+            "PageSize": size,
             "TotalCount": len(rows),
-            "MaxResults": size,
         }
     }
 

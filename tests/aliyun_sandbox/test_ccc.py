@@ -152,7 +152,9 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
     record = cdrs["List"]["CallDetailRecord"][0]
     assert record["ContactId"] == "1000001" and record["CallingNumber"] == "13501234567"
     assert record["Duration"] == 60 and record["ContactType"] == "Inbound"
-    assert record["SkillGroupNames"] == "Sales"
+    assert record["SkillGroupNames"] == "Sales" and record["InstanceId"] == INSTANCE
+    agent = record["Agents"]["CallDetailAgent"][0]
+    assert (agent["AgentId"], agent["RingTime"], agent["TalkTime"]) == (edward.uid, 3, 60)
     assert record["StartTime"] == int(start.timestamp()) * 1000 + start.microsecond // 1000
     later = int((timezone.now() + timedelta(minutes=1)).timestamp() * 1000)
     empty = call("ListRecentCallRecords", StartTime=str(later))["CallDetailRecords"]
@@ -173,10 +175,16 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
         "01080005678",
     ]
     agents = call("ListRealTimeAgent")["Data"]["User"]
-    assert agents[0]["LoginName"] == "edward@crmdemo.onaliyun.com"
-    assert agents[0]["State"] == "Offline"
-    states = call("ListAgentStates", RamIds=edward.uid)["Data"]
-    assert states["List"]["RealTimeAgentState"][0]["Dn"] == "8001"
+    assert (agents[0]["RamId"], agents[0]["Dn"], agents[0]["State"]) == (
+        edward.uid,
+        "8001",
+        "Offline",
+    )
+    assert agents[0]["SkillLevels"]["SkillLevel"][0]["Skill"]["SkillGroupName"] == "Sales"
+    states = call("ListAgentStates", RamIds=edward.uid, PageSize="5")["Data"]
+    row = states["List"]["RealTimeAgentState"][0]
+    assert (row["LoginName"], row["Dn"], row["State"]) == (edward.upn, "8001", "Offline")
+    assert (states["TotalCount"], states["PageSize"]) == (1, 5)
     recs = call("ListRecordingsByContactId", ContactId="1000001")
     assert recs["Recordings"]["Recording"] == []
     turn = call("GetTurnCredentials")
