@@ -396,7 +396,7 @@ def _list_devices(ctx: Context) -> dict:
     devices = [
         {
             "AgentDeviceId": d.pk,
-            "RamId": d.user.uid,
+            "RamId": int(d.user.uid) if d.user.uid.isdigit() else d.user.uid,
             "ClientIp": d.client_ip,
             "ClientPort": d.client_port,
             "BrowserVersion": d.browser_version,
@@ -441,8 +441,9 @@ ACTIONS: dict[str, Action] = {
     "ListRealTimeAgent": Action(_real_time_agents),
     "ListAgentStates": Action(_agent_states),
     "ListRecordingsByContactId": Action(_recordings, ("ContactId",)),
-    "GetTurnCredentials": Action(_turn_credentials),
-    "GetTurnServerList": Action(_turn_servers),
+    # 2017-07-05 spells these GetTURN... (GetTurn... are the 2020-07-01 names).
+    "GetTURNCredentials": Action(_turn_credentials),
+    "GetTURNServerList": Action(_turn_servers),
     "AddAgentDevice": Action(_add_device, ("ClientIp",)),
     "ModifyAgentDevice": Action(_modify_device, ("AgentDeviceId", "IsLogin")),
     "ListAgentDevices": Action(_list_devices),

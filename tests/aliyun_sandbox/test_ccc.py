@@ -187,9 +187,9 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
     assert (states["TotalCount"], states["PageSize"]) == (1, 5)
     recs = call("ListRecordingsByContactId", ContactId="1000001")
     assert recs["Recordings"]["Recording"] == []
-    turn = call("GetTurnCredentials")
+    turn = call("GetTURNCredentials")
     assert turn["UserName"].endswith(":agent-edward-0001") and turn["Password"]
-    servers = json.loads(call("GetTurnServerList")["TurnServerListConfig"])
+    servers = json.loads(call("GetTURNServerList")["TurnServerListConfig"])
     assert servers[0]["urls"].startswith("turn:")
     assert call("ListAgentDevices")["AgentDeviceList"]["AgentDevice"] == []
     added = call("AddAgentDevice", ClientIp="10.0.0.8", ClientPort="5060", Remark="desk")
@@ -201,6 +201,7 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
     ]
     status, code = _sdk_error(sandbox, creds, "ModifyAgentDevice", AgentDeviceId="999", IsLogin="1")
     assert (status, code) == (404, "NotExists.AgentDeviceId")
+    assert devices[0]["RamId"] == int(edward.uid)
     status, code = _sdk_error(
         sandbox, creds, "ModifyAgentDevice", AgentDeviceId=device_id, IsLogin="maybe"
     )
@@ -357,10 +358,8 @@ def test_wrong_instance_unknown_action_and_missing_parameters(sandbox, creds):
         404,
         "NotExists.InstanceId",
     )
-    assert _sdk_error(sandbox, creds, action="DeleteEverything") == (
-        404,
-        "InvalidAction.NotFound",
-    )
+    for action in ("DeleteEverything", "GetTurnCredentials", "listskillgroupsofuser"):
+        assert _sdk_error(sandbox, creds, action=action) == (404, "InvalidAction.NotFound")
     assert _sdk_error(sandbox, creds, action="GetConfig", ObjectType="x", ObjectId="y") == (
         400,
         "MissingParameter",
