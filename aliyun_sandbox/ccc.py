@@ -222,7 +222,17 @@ def _number_region(ctx: Context) -> dict:
     return {"PhoneNumber": ccc_data.number_region(ctx.get("Number"))}
 
 
-def _ok(ctx: Context) -> dict:
+def _launch_appraise(ctx: Context) -> dict:
+    # The customer of the agent's call ``Acid`` (connid or contact id) is handed to the
+    # satisfaction survey; the agent's leg ends.
+    acid = ctx.get("Acid")
+    call = simulator.live_call(ctx.user)
+    if call is None or acid not in (call.connid, call.contact_id) or call.state != Call.TALKING:
+        raise OpenApiError("Parameter.Invalid", f"Call {acid} is not in conversation.", 400)
+    try:
+        simulator.hang_up(call, by="agent")
+    except simulator.SimulatorError as exc:
+        raise OpenApiError("Parameter.Invalid", exc.message, 400) from None
     return {}
 
 
@@ -436,7 +446,7 @@ ACTIONS: dict[str, Action] = {
     "ListRecentCallRecords": Action(_recent_calls),
     "PickGlobalOutboundNumbers": Action(_pick_numbers, ("CalledNumber",)),
     "GetNumberRegionInfo": Action(_number_region, ("Number",)),
-    "LaunchAppraise": Action(_ok, ("Acid",)),
+    "LaunchAppraise": Action(_launch_appraise, ("Acid",)),
     "ListOutboundPhoneNumberOfUser": Action(_outbound_numbers),
     "ListRealTimeAgent": Action(_real_time_agents),
     "ListAgentStates": Action(_agent_states),

@@ -166,7 +166,23 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
     assert pair["Callee"]["Province"].startswith("北京")
     region = call("GetNumberRegionInfo", Number="02150001234")["PhoneNumber"]
     assert region["Number"] == "02150001234" and region["City"].startswith("上海")
-    assert call("LaunchAppraise", Acid="1000001")["Success"] is True
+    assert _sdk_error(sandbox, creds, "LaunchAppraise", Acid="1000001") == (
+        400,
+        "Parameter.Invalid",
+    )
+    live = Call.objects.create(
+        connid="c2",
+        contact_id="1000002",
+        agent=edward,
+        direction=Call.INBOUND,
+        caller="13501234567",
+        callee="02150001234",
+        state=Call.TALKING,
+        answered_at=timezone.now(),
+    )
+    assert call("LaunchAppraise", Acid="c2")["Success"] is True
+    live.refresh_from_db()
+    assert live.state == Call.RELEASED
 
     out = call("ListOutboundPhoneNumberOfUser")
     assert out["NumberList"]["Number"] == ["02150001234", "01080005678"]
