@@ -264,7 +264,23 @@
     this._call = null;
     this._hook("onCallRelease", call.connid, call.caller, call.contactId);
     this._hook("onHangUp", type);
-    this._setStatus(this._idle);
+    var acw = Number(this.config.afterCallRule) || 0;
+    if (acw > 0 && this._idle === S.READY && lastState !== "ringing") {
+      this._afterCallWork(acw);
+    } else {
+      this._setStatus(this._idle);
+    }
+  };
+
+  // afterCallRule: seconds of after-call work (status 5, no new calls) before ready again.
+  proto._afterCallWork = function (seconds) {
+    var self = this;
+    this._setStatus(S.AFTER_CALL_WORK);
+    this._setAgentStatus("BREAK").then(function () {
+      global.setTimeout(function () {
+        if (self._status === S.AFTER_CALL_WORK) self.ready();
+      }, seconds * 1000);
+    }, function () { /* reported by onErrorNotify */ });
   };
 
   proto._onCall = function (call) {
