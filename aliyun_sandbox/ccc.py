@@ -37,7 +37,7 @@ class Context:
         """The parameter ``name`` as sent (text), or ``default``."""
         return self.params.get(name, default)
 
-    def int(self, name: str, default: int, low: int = 1, high: int = 10**6) -> int:
+    def integer(self, name: str, default: int, low: int = 1, high: int = 10**6) -> int:
         """The integer parameter ``name`` (``default`` when absent); ``Parameter.Format`` or
         ``Parameter.Invalid`` (400) when not an integer in ``[low, high]``."""
         raw = self.params.get(name, "")
@@ -172,12 +172,12 @@ def _cdr(call: Call) -> dict:
 
 
 def _recent_calls(ctx: Context) -> dict:
-    page = ctx.int("PageNumber", 1)
-    size = ctx.int("PageSize", 10, high=100)
+    page = ctx.integer("PageNumber", 1)
+    size = ctx.integer("PageSize", 10, high=100)
     qs = Call.objects.filter(agent=ctx.user).select_related("agent")
     for name, lookup in (("StartTime", "created_at__gte"), ("StopTime", "created_at__lt")):
         if ctx.get(name):
-            millis = ctx.int(name, 0, low=0, high=10**14)
+            millis = ctx.integer(name, 0, low=0, high=10**14)
             qs = qs.filter(**{lookup: datetime.fromtimestamp(millis / 1000, UTC)})
     criteria = ctx.get("Criteria")
     if criteria:
@@ -195,7 +195,7 @@ def _recent_calls(ctx: Context) -> dict:
 
 
 def _pick_numbers(ctx: Context) -> dict:
-    count = ctx.int("Count", 1, high=10)
+    count = ctx.integer("Count", 1, high=10)
     callee = ccc_data.number_region(ctx.get("CalledNumber"))
     numbers = ccc_data.outbound_numbers(ctx.user)
     if ctx.get("SkillGroupId"):
@@ -300,8 +300,8 @@ def _real_time_agents(ctx: Context) -> dict:
 
 
 def _agent_states(ctx: Context) -> dict:
-    page = ctx.int("PageNumber", 1)
-    size = ctx.int("PageSize", 10, high=100)
+    page = ctx.integer("PageNumber", 1)
+    size = ctx.integer("PageSize", 10, high=100)
     users = CloudUser.objects.order_by("upn")
     ram_ids = [r for r in ctx.get("RamIds").split(",") if r]
     if ram_ids:
@@ -388,7 +388,7 @@ def _add_device(ctx: Context) -> dict:
 
 
 def _modify_device(ctx: Context) -> dict:
-    device_id = ctx.int("AgentDeviceId", 0, low=1, high=2**62)
+    device_id = ctx.integer("AgentDeviceId", 0, low=1, high=2**62)
     is_login = _bool(ctx, "IsLogin")
     if not AgentDevice.objects.filter(pk=device_id, user=ctx.user).update(is_login=is_login):
         raise OpenApiError("NotExists.AgentDeviceId", "The agent device does not exist.", 404)
@@ -401,7 +401,7 @@ def _list_devices(ctx: Context) -> dict:
     qs = qs.filter(user__uid__in=ram_ids) if ram_ids else qs.filter(user=ctx.user)
     for name, lookup in (("StartTime", "login_time__gte"), ("StopTime", "login_time__lt")):
         if ctx.get(name):
-            millis = ctx.int(name, 0, low=0, high=10**14)
+            millis = ctx.integer(name, 0, low=0, high=10**14)
             qs = qs.filter(**{lookup: datetime.fromtimestamp(millis / 1000, UTC)})
     devices = [
         {
