@@ -59,6 +59,13 @@ class AuthorizationCode(models.Model):
     offline = models.BooleanField(default=False)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # What the code was exchanged for, so that a replayed code can revoke it (RFC 6749 §4.1.2).
+    access_token = models.ForeignKey(
+        "AccessToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    refresh_token = models.ForeignKey(
+        "RefreshToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
 
 class RefreshToken(models.Model):
@@ -76,6 +83,11 @@ class RefreshToken(models.Model):
     @property
     def refresh_token_id(self) -> int:
         return self.pk
+
+    def is_active(self, now=None) -> bool:
+        """True while neither expired nor revoked."""
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
 
 
 class AccessToken(models.Model):

@@ -100,6 +100,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Usernames are matched case-insensitively at sign-in ("Edward" is the account "edward").
+AUTHENTICATION_BACKENDS = ["crmdemo.auth_backends.CaseInsensitiveModelBackend"]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -158,7 +161,9 @@ SANDBOX_REDIRECT_URIS = env.list(
 SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
 SANDBOX_REFRESH_TOKEN_LIFETIME = env.int("SANDBOX_REFRESH_TOKEN_LIFETIME", default=30 * 86400)
 SANDBOX_CODE_LIFETIME = env.int("SANDBOX_CODE_LIFETIME", default=300)
-SANDBOX_KEY_DIR = Path(env.str("SANDBOX_KEY_DIR", default=str(BASE_DIR / ".sandbox-keys")))
+# Seconds a retired id_token signing key stays published in the JWKS after `sandbox_rotate_key`
+# (keys themselves live in the database).
+SANDBOX_KEY_GRACE_PERIOD = env.int("SANDBOX_KEY_GRACE_PERIOD", default=7 * 86400)
 # Seconds before the simulator's remote party answers an outbound call.
 SANDBOX_ANSWER_DELAY = env.float("SANDBOX_ANSWER_DELAY", default=2.0)
 

@@ -5,4 +5,7 @@ from customers import views
 app_name = "customers"
 urlpatterns = [
     path("customers/", views.customer_list, name="list"),
+    path("customers/lookup", views.customer_lookup, name="lookup"),
+    path("customers/<int:pk>/", views.customer_detail, name="detail"),
+    path("customer/phoneNumber/<str:number>", views.customer_by_phone, name="by_phone"),
 ]

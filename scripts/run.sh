@@ -6,5 +6,6 @@ bash scripts/setup.sh
 PY=${VENV:-.venv}/bin/python
 "$PY" manage.py migrate --noinput
 "$PY" manage.py bootstrap_demo
-echo "==> open https://127.0.0.1:8443 and sign in as Edward / 1234 (sissi / 5678; supervisor / see above)"
-exec "$PY" manage.py runsslserver "${ADDRPORT:-127.0.0.1:8443}"
+ADDRPORT=${ADDRPORT:-127.0.0.1:8443}
+echo "==> open https://$ADDRPORT and sign in as Edward / 1234 (sissi / 5678; supervisor: see above)"
+exec "$PY" manage.py runsslserver "$ADDRPORT"

@@ -14,6 +14,19 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgres`` need PostgreSQL's row locks: on another database they are skipped
+    here, and ``scripts/test.sh`` runs them again with ``DATABASE_URL`` on PostgreSQL."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (run by scripts/test.sh with -m postgres)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def sandbox(live_server, settings):
     """Point every Alibaba Cloud setting at the sandbox served by ``live_server`` (plain HTTP).

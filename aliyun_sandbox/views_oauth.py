@@ -1,0 +1,174 @@
+"""HTTP face of the sandbox's OAuth 2.0 / OIDC provider (logic in ``aliyun_sandbox.oauth``).
+
+Paths mirror Alibaba Cloud's two hosts: ``/sandbox/signin/oauth2/v1/auth`` (signin.aliyun.com)
+and ``/sandbox/oauth/v1/{token,revoke,userinfo,keys}``,
+``/sandbox/oauth/.well-known/openid-configuration`` (oauth.aliyun.com).
+Every view answers 404 unless ``settings.SANDBOX_ENABLED`` (read per request).
+"""
+
+import functools
+
+from django.conf import settings
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_safe
+
+from aliyun_sandbox import keys, oauth
+from aliyun_sandbox.oauth_users import demo_hints
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def sandbox_only(view):
+    """404 unless ``settings.SANDBOX_ENABLED`` at request time."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not settings.SANDBOX_ENABLED:
+            raise Http404("The Alibaba Cloud sandbox is disabled.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _error(exc: oauth.OAuthError) -> JsonResponse:
+    return JsonResponse(exc.body(), status=exc.status, headers={**NO_STORE, **exc.headers})
+
+
+def _post_only(request):
+    if request.method != "POST":
+        exc = oauth.OAuthError(
+            "invalid_request", "Use POST.", status=405, headers={"Allow": "POST"}
+        )
+        return _error(exc)
+    return None
+
+
+# --- signin.aliyun.com -------------------------------------------------------------------------
+
+
+def _deliver(request, answer: oauth.AuthorizeRedirect):
+    if answer.response_mode == "form_post":
+        response = render(request, "aliyun_sandbox/form_post.html", {"answer": answer})
+    else:
+        response = HttpResponseRedirect(answer.location())
+    for name, value in NO_STORE.items():
+        response.headers[name] = value
+    return response
+
+
+@csrf_exempt  # only so that a disabled sandbox answers 404 before the CSRF check...
+@sandbox_only
+@require_http_methods(["GET", "POST"])
+@csrf_protect  # ...which then runs here: every form on these pages carries the CSRF token
+@never_cache
+def authorize(request):
+    """The authorize endpoint: sign-in page, then consent screen, then the answer to the client.
+
+    GET shows the step the browser is at; the forms POST back to the same URL (query kept), with
+    ``action`` = ``signin`` | ``allow`` | ``cancel`` | ``switch``. CSRF protection stays on.
+    """
+    try:
+        auth = oauth.parse_authorize_request(request.GET)
+    except oauth.InvalidAuthorizeClient as exc:
+        return render(
+            request, "aliyun_sandbox/signin_error.html", {"message": str(exc)}, status=400
+        )
+    except oauth.AuthorizeErrorRedirect as exc:
+        return _deliver(request, exc.redirect)
+
+    user = oauth.signed_in_user(request.session)
+    action = request.POST.get("action") if request.method == "POST" else None
+    error = None
+    if action == "cancel":
+        return _deliver(request, auth.denied())
+    if action == "switch":
+        oauth.sign_out(request.session)
+        return redirect(request.get_full_path())
+    if action == "signin":
+        found = oauth.authenticate_cloud_user(
+            request.POST.get("username", ""), request.POST.get("password", "")
+        )
+        if found is not None:
+            oauth.sign_in(request.session, found)
+            return redirect(request.get_full_path())
+        user, error = None, "Wrong user name or password."
+    elif action == "allow" and user is not None:
+        return _deliver(request, oauth.approve(auth, user))
+
+    context = {"auth": auth, "action_url": request.get_full_path(), "error": error}
+    if user is None:
+        context["demo_users"] = demo_hints()
+        context["username"] = request.POST.get("username", "")
+        return render(request, "aliyun_sandbox/signin.html", context)
+    context["cloud_user"] = user
+    return render(request, "aliyun_sandbox/consent.html", context)
+
+
+# --- oauth.aliyun.com --------------------------------------------------------------------------
+
+
+@csrf_exempt  # a client-authenticated API, not a browser form
+@sandbox_only
+def token(request):
+    """``POST /v1/token``: authorization_code and refresh_token grants (see ``oauth.token``)."""
+    if (not_post := _post_only(request)) is not None:
+        return not_post
+    try:
+        answer = oauth.token(
+            request.POST, request.GET, request.content_type, request.headers.get("Authorization")
+        )
+    except oauth.OAuthError as exc:
+        return _error(exc)
+    return JsonResponse(answer, headers=NO_STORE)
+
+
+@csrf_exempt  # a client-authenticated API, not a browser form
+@sandbox_only
+def revoke(request):
+    """``POST /v1/revoke`` (RFC 7009): 200 ``{"request_id"}`` whether or not the token existed."""
+    if (not_post := _post_only(request)) is not None:
+        return not_post
+    try:
+        oauth.revoke(
+            request.POST, request.GET, request.content_type, request.headers.get("Authorization")
+        )
+    except oauth.OAuthError as exc:
+        return _error(exc)
+    return JsonResponse({"request_id": oauth.new_request_id()}, headers=NO_STORE)
+
+
+@csrf_exempt  # bearer-authenticated; OIDC Core §5.3.1 allows GET and POST
+@sandbox_only
+def userinfo(request):
+    """``GET /v1/userinfo`` with ``Authorization: Bearer``: ``{"sub","name","upn","aid","uid"}``."""
+    if request.method not in ("GET", "POST"):
+        exc = oauth.OAuthError(
+            "invalid_request", "Use GET.", status=405, headers={"Allow": "GET, POST"}
+        )
+        return _error(exc)
+    try:
+        claims = oauth.userinfo(request.headers.get("Authorization"), request.GET)
+    except oauth.OAuthError as exc:
+        return _error(exc)
+    return JsonResponse(claims, headers=NO_STORE)
+
+
+@csrf_exempt  # read-only: a POST gets 405, not a CSRF page
+@sandbox_only
+@require_safe
+def jwks(request):
+    """``GET /v1/keys``: the JWK Set with every published signing key."""
+    return JsonResponse(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+@csrf_exempt  # read-only: a POST gets 405, not a CSRF page
+@sandbox_only
+@require_safe
+def openid_configuration(request):
+    """``GET /.well-known/openid-configuration``: OIDC Discovery metadata."""
+    return JsonResponse(
+        oauth.discovery_document(), headers={"Cache-Control": "public, max-age=300"}
+    )

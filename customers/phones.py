@@ -1,0 +1,62 @@
+"""Phone number normalization: one function for storage and for every lookup.
+
+Follows ITU-T E.164 as implemented by Google's libphonenumber (the ``phonenumbers`` package):
+https://github.com/google/libphonenumber. Public through ``customers.services``.
+"""
+
+import re
+import unicodedata
+
+import phonenumbers
+from django.conf import settings
+
+
+class InvalidPhoneNumber(ValueError):
+    """The text holds no usable phone number (no digits, too few or too many, or stray letters)."""
+
+
+# An extension written after the number: "ext. 12", "x12", "#12", "转12", "分机12".
+_EXTENSION = re.compile(r"(?:ext\.?|extension|x|#|转|分机)\s*(\d{1,10})\s*$", re.IGNORECASE)
+# What may remain once the extension is gone: digits, one leading +, and separators.
+_ALLOWED = re.compile(r"[(\s]*\+?[\d\s\-.()/]*")
+_MIN_DIGITS = 3
+_MAX_DIGITS = 20
+
+
+def normalize_phone(raw: str) -> str:
+    """Return the lookup key of a phone number typed in any common form.
+
+    The key is E.164 (``"+8613800138000"``) whenever libphonenumber can read the number, valid or
+    not, reading national numbers in ``settings.PHONE_DEFAULT_REGION`` (read at call time). So
+    ``"+86 138-0013-8000"``, ``"008613800138000"``, ``"86 13800138000"`` and ``"13800138000"``
+    share one key, and so do ``"010-6552 9988"``, ``"+86 (0)10 6552 9988"`` and
+    ``"+861065529988"`` (trunk 0 dropped). The seed's 12-digit ``135012345678`` (no valid Chinese
+    number) still gets ``"+86135012345678"`` however it is written. Full-width digits are read as
+    digits; an extension (``ext 12``, ``x12``, ``#12``, ``转12``) is not part of the key. A number
+    libphonenumber cannot read at all (e.g. an unknown country code) gets its digits as the key
+    (with the leading ``+`` when it was written with one). ``normalize_phone(key) == key``.
+
+    Raises :class:`InvalidPhoneNumber` (a ``ValueError``) when the text has letters other than an
+    extension marker, fewer than 3 or more than 20 digits.
+    """
+    if raw is None:
+        raise InvalidPhoneNumber("No phone number given.")
+    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    if not text:
+        raise InvalidPhoneNumber("No phone number given.")
+    number_part = _EXTENSION.sub("", text).strip()
+    if not _ALLOWED.fullmatch(number_part):
+        raise InvalidPhoneNumber(
+            f"“{raw}” is not a phone number: only digits, +, spaces, - . ( ) allowed."
+        )
+    digits = re.sub(r"\D", "", number_part)
+    if len(digits) < _MIN_DIGITS:
+        raise InvalidPhoneNumber(f"“{raw}” is not a phone number: too few digits.")
+    if len(digits) > _MAX_DIGITS:
+        raise InvalidPhoneNumber(f"“{raw}” is not a phone number: too many digits.")
+    try:
+        parsed = phonenumbers.parse(number_part, settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        # Keep a leading + so that the key, looked up again, gives itself back.
+        return "+" + digits if number_part.lstrip("( ").startswith("+") else digits
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
