@@ -37,7 +37,7 @@ class Context:
         """The parameter ``name`` as sent (text), or ``default``."""
         return self.params.get(name, default)
 
-    def int(self, name: str, default: int, low: int = 1, high: int = 10**6) -> int:
+    def integer(self, name: str, default: int, low: int = 1, high: int = 10**6) -> int:
         """The integer parameter ``name`` (``default`` when absent); ``Parameter.Format`` or
         ``Parameter.Invalid`` (400) when not an integer in ``[low, high]``."""
         raw = self.params.get(name, "")
@@ -126,6 +126,16 @@ def _service_extensions(ctx: Context) -> dict:
 
 
 def _cdr(call: Call) -> dict:
+    group_name = next(
+        (
+            g["SkillGroupName"]
+            for g in ccc_data.SKILL_GROUPS
+            if g["SkillGroupId"] == call.skill_group_id
+        ),
+        "",
+    )
+    rung_until = call.answered_at or call.released_at or call.created_at
+    ring_time = max(0, int((rung_until - call.created_at).total_seconds()))
     if call.direction == Call.INBOUND:
         disposition = "Success" if call.answered_at else "NoAnswer"
     else:
@@ -138,25 +148,36 @@ def _cdr(call: Call) -> dict:
         "CalledNumber": call.callee,
         "StartTime": _millis(call.created_at),
         "Duration": call.duration,
+        "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID,
         "AgentNames": call.agent.display_name,
-        "SkillGroupNames": next(
-            (
-                g["SkillGroupName"]
-                for g in ccc_data.SKILL_GROUPS
-                if g["SkillGroupId"] == call.skill_group_id
-            ),
-            "",
-        ),
+        "Agents": {
+            "CallDetailAgent": [
+                {
+                    "AgentId": call.agent.uid,
+                    "AgentName": call.agent.display_name,
+                    "ContactId": call.contact_id,
+                    "StartTime": _millis(call.created_at),
+                    "RingTime": ring_time,
+                    "TalkTime": call.duration,
+                    "HoldTime": 0,
+                    "QueueTime": 0,
+                    "WorkTime": 0,
+                    "SkillGroupName": group_name,
+                }
+            ]
+        },
+        "Recordings": {"Recording": []},
+        "SkillGroupNames": group_name,
     }
 
 
 def _recent_calls(ctx: Context) -> dict:
-    page = ctx.int("PageNumber", 1)
-    size = ctx.int("PageSize", 10, high=100)
+    page = ctx.integer("PageNumber", 1)
+    size = ctx.integer("PageSize", 10, high=100)
     qs = Call.objects.filter(agent=ctx.user).select_related("agent")
     for name, lookup in (("StartTime", "created_at__gte"), ("StopTime", "created_at__lt")):
         if ctx.get(name):
-            millis = ctx.int(name, 0, low=0, high=10**14)
+            millis = ctx.integer(name, 0, low=0, high=10**14)
             qs = qs.filter(**{lookup: datetime.fromtimestamp(millis / 1000, UTC)})
     criteria = ctx.get("Criteria")
     if criteria:
@@ -174,7 +195,7 @@ def _recent_calls(ctx: Context) -> dict:
 
 
 def _pick_numbers(ctx: Context) -> dict:
-    count = ctx.int("Count", 1, high=10)
+    count = ctx.integer("Count", 1, high=10)
     callee = ccc_data.number_region(ctx.get("CalledNumber"))
     numbers = ccc_data.outbound_numbers(ctx.user)
     if ctx.get("SkillGroupId"):
@@ -201,7 +222,17 @@ def _number_region(ctx: Context) -> dict:
     return {"PhoneNumber": ccc_data.number_region(ctx.get("Number"))}
 
 
-def _ok(ctx: Context) -> dict:
+def _launch_appraise(ctx: Context) -> dict:
+    # The customer of the agent's call ``Acid`` (connid or contact id) is handed to the
+    # satisfaction survey; the agent's leg ends.
+    acid = ctx.get("Acid")
+    call = simulator.live_call(ctx.user)
+    if call is None or acid not in (call.connid, call.contact_id) or call.state != Call.TALKING:
+        raise OpenApiError("Parameter.Invalid", f"Call {acid} is not in conversation.", 400)
+    try:
+        simulator.hang_up(call, by="agent")
+    except simulator.SimulatorError as exc:
+        raise OpenApiError("Parameter.Invalid", exc.message, 400) from None
     return {}
 
 
@@ -221,42 +252,82 @@ _STATE_NAMES = {
 }
 
 
-def _agent_row(user: CloudUser) -> dict:
+def _agent_state(user: CloudUser) -> tuple[str, str]:
+    """``(State, StateDuration in seconds as text)`` of an agent, calls included."""
     state = simulator.agent_state(user)
-    status = _STATE_NAMES[simulator.effective_status(state)]
+    name = _STATE_NAMES[simulator.effective_status(state)]
+    since = state.changed_at
     call = simulator.live_call(user)
     if call is not None:
-        status = "Ringing" if call.state == Call.RINGING else "Talking"
-    return {
-        "RamId": user.uid,
-        "LoginName": user.upn,
-        "DisplayName": user.display_name,
-        "Dn": ccc_data.agent_extension(user),
-        "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID,
-        "State": status,
-        "StateDuration": str(int((timezone.now() - state.changed_at).total_seconds())),
-        "SkillGroupIds": state.skill_group_ids,
-    }
+        name = "Ringing" if call.state == Call.RINGING else "Talking"
+        since = call.answered_at or call.created_at
+    return name, str(max(0, int((timezone.now() - since).total_seconds())))
 
 
 def _real_time_agents(ctx: Context) -> dict:
-    rows = [_agent_row(u) for u in CloudUser.objects.order_by("upn")]
-    return {"Data": {"User": rows}}
+    users = []
+    for user in CloudUser.objects.order_by("upn"):
+        state, _ = _agent_state(user)
+        users.append(
+            {
+                "RamId": user.uid,
+                "DisplayName": user.display_name,
+                "Dn": ccc_data.agent_extension(user),
+                "Phone": "",
+                "State": state,
+                "StateDesc": state,
+                "SkillLevels": {
+                    "SkillLevel": [
+                        {
+                            "SkillLevelId": lvl["SkillLevelId"],
+                            "Level": lvl["Level"],
+                            "Skill": {
+                                k: lvl["Skill"][k]
+                                for k in (
+                                    "SkillGroupId",
+                                    "SkillGroupName",
+                                    "SkillGroupDescription",
+                                    "InstanceId",
+                                )
+                            },
+                        }
+                        for lvl in ccc_data.skill_levels(user)
+                    ]
+                },
+            }
+        )
+    return {"Data": {"User": users}}
 
 
 def _agent_states(ctx: Context) -> dict:
-    rows = [_agent_row(u) for u in CloudUser.objects.order_by("upn")]
-    if ctx.get("RamIds"):
-        wanted = set(ctx.get("RamIds").split(","))
-        rows = [r for r in rows if r["RamId"] in wanted]
+    page = ctx.integer("PageNumber", 1)
+    size = ctx.integer("PageSize", 10, high=100)
+    users = CloudUser.objects.order_by("upn")
+    ram_ids = [r for r in ctx.get("RamIds").split(",") if r]
+    if ram_ids:
+        users = users.filter(uid__in=ram_ids)
+    rows = []
+    for user in users:
+        state, duration = _agent_state(user)
+        rows.append(
+            {
+                "AgentId": user.uid,
+                "AgentName": user.display_name,
+                "LoginName": user.upn,
+                "Dn": ccc_data.agent_extension(user),
+                "State": state,
+                "StateDuration": duration,
+                "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID,
+            }
+        )
     if ctx.get("State"):
         rows = [r for r in rows if r["State"] == ctx.get("State")]
-    size = ctx.int("MaxResults", 100, high=100)
     return {
         "Data": {
-            "List": {"RealTimeAgentState": rows[:size]},
+            "List": {"RealTimeAgentState": rows[(page - 1) * size : page * size]},
+            "PageNumber": page,
+            "PageSize": size,
             "TotalCount": len(rows),
-            "MaxResults": size,
         }
     }
 
@@ -317,7 +388,7 @@ def _add_device(ctx: Context) -> dict:
 
 
 def _modify_device(ctx: Context) -> dict:
-    device_id = ctx.int("AgentDeviceId", 0, low=1, high=2**62)
+    device_id = ctx.integer("AgentDeviceId", 0, low=1, high=2**62)
     is_login = _bool(ctx, "IsLogin")
     if not AgentDevice.objects.filter(pk=device_id, user=ctx.user).update(is_login=is_login):
         raise OpenApiError("NotExists.AgentDeviceId", "The agent device does not exist.", 404)
@@ -330,12 +401,12 @@ def _list_devices(ctx: Context) -> dict:
     qs = qs.filter(user__uid__in=ram_ids) if ram_ids else qs.filter(user=ctx.user)
     for name, lookup in (("StartTime", "login_time__gte"), ("StopTime", "login_time__lt")):
         if ctx.get(name):
-            millis = ctx.int(name, 0, low=0, high=10**14)
+            millis = ctx.integer(name, 0, low=0, high=10**14)
             qs = qs.filter(**{lookup: datetime.fromtimestamp(millis / 1000, UTC)})
     devices = [
         {
             "AgentDeviceId": d.pk,
-            "RamId": d.user.uid,
+            "RamId": int(d.user.uid) if d.user.uid.isdigit() else d.user.uid,
             "ClientIp": d.client_ip,
             "ClientPort": d.client_port,
             "BrowserVersion": d.browser_version,
@@ -375,13 +446,14 @@ ACTIONS: dict[str, Action] = {
     "ListRecentCallRecords": Action(_recent_calls),
     "PickGlobalOutboundNumbers": Action(_pick_numbers, ("CalledNumber",)),
     "GetNumberRegionInfo": Action(_number_region, ("Number",)),
-    "LaunchAppraise": Action(_ok, ("Acid",)),
+    "LaunchAppraise": Action(_launch_appraise, ("Acid",)),
     "ListOutboundPhoneNumberOfUser": Action(_outbound_numbers),
     "ListRealTimeAgent": Action(_real_time_agents),
     "ListAgentStates": Action(_agent_states),
     "ListRecordingsByContactId": Action(_recordings, ("ContactId",)),
-    "GetTurnCredentials": Action(_turn_credentials),
-    "GetTurnServerList": Action(_turn_servers),
+    # 2017-07-05 spells these GetTURN... (GetTurn... are the 2020-07-01 names).
+    "GetTURNCredentials": Action(_turn_credentials),
+    "GetTURNServerList": Action(_turn_servers),
     "AddAgentDevice": Action(_add_device, ("ClientIp",)),
     "ModifyAgentDevice": Action(_modify_device, ("AgentDeviceId", "IsLogin")),
     "ListAgentDevices": Action(_list_devices),

@@ -1,5 +1,7 @@
 """The sandbox's routes, under ``/sandbox/`` (crmdemo/urls.py). Paths mirror Alibaba Cloud's hosts:
-``signin/`` = signin.aliyun.com, ``oauth/`` = oauth.aliyun.com."""
+``signin/`` = signin.aliyun.com, ``oauth/`` = oauth.aliyun.com, ``ccc/`` =
+ccc.cn-shanghai.aliyuncs.com; ``agent/`` is the softphone's agent server and ``simulator/`` the
+call simulator."""
 
 from django.urls import path
 

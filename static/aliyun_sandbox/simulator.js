@@ -57,7 +57,7 @@
       cell(tr, c.agent);
       cell(tr, c.caller);
       cell(tr, c.callee);
-      cell(tr, c.state).className = "state";
+      cell(tr, c.state + (c.releasedBy ? " by " + c.releasedBy : "")).className = "state";
       cell(tr, c.duration + " s");
       var actions = cell(tr, "");
       if (c.state !== "released") {

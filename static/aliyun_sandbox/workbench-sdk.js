@@ -2,7 +2,8 @@
  * Stand-in for Alibaba Cloud CCC's softphone SDK 1.x (WorkbenchSdk 0.2.8 / 1.1.x), for the sandbox.
  *
  * Same global (window.WorkbenchSdk), constructor config, positional hooks, methods and status codes
- * as the real SDK (Alibaba Cloud CCC doc 63063 "软电话SDK前端接入"; ../shared/design/PROTOCOL.md §2).
+ * as the real SDK (Alibaba Cloud CCC doc 63063, softphone SDK front-end integration;
+ * ../shared/design/PROTOCOL.md section 2). Kept ASCII so that any page charset reads it.
  * OpenAPI calls go through the CRM's proxy exactly as the real SDK's do:
  *   POST {ajaxOrigin}{ajaxPath}?{ajaxApiParamName || "action"}=<Api>
  *   form body: request=<JSON of lowerCamel params> plus ajaxOtherParams; headers ajaxHeaders.
@@ -263,7 +264,23 @@
     this._call = null;
     this._hook("onCallRelease", call.connid, call.caller, call.contactId);
     this._hook("onHangUp", type);
-    this._setStatus(this._idle);
+    var acw = Number(this.config.afterCallRule) || 0;
+    if (acw > 0 && this._idle === S.READY && lastState !== "ringing") {
+      this._afterCallWork(acw);
+    } else {
+      this._setStatus(this._idle);
+    }
+  };
+
+  // afterCallRule: seconds of after-call work (status 5, no new calls) before ready again.
+  proto._afterCallWork = function (seconds) {
+    var self = this;
+    this._setStatus(S.AFTER_CALL_WORK);
+    this._setAgentStatus("BREAK").then(function () {
+      global.setTimeout(function () {
+        if (self._status === S.AFTER_CALL_WORK) self.ready();
+      }, seconds * 1000);
+    }, function () { /* reported by onErrorNotify */ });
   };
 
   proto._onCall = function (call) {
@@ -426,7 +443,10 @@
     var self = this;
     var root = el("div", { "class": "wbsdk", role: "region", "aria-label": "Softphone" });
     if (this.config.width) root.style.width = this.config.width + "px";
-    if (this.config.header !== false) root.appendChild(el("div", { "class": "wbsdk-header" }, "Softphone"));
+    if (this.config.height) root.style.minHeight = this.config.height + "px";
+    if (this.config.header !== false) {
+      root.appendChild(el("div", { "class": "wbsdk-header" }, "Softphone"));
+    }
     var head = el("div", { "class": "wbsdk-head" });
     this._statusEl = el("span", { "class": "wbsdk-status", "aria-live": "polite" });
     this._agentEl = el("span", { "class": "wbsdk-agent" });
@@ -441,7 +461,8 @@
     root.appendChild(this._callEl);
     var dial = el("div", { "class": "wbsdk-dial" });
     this._numberEl = el("input", {
-      "class": "wbsdk-number", type: "tel", placeholder: "Number to call", "aria-label": "Number to call"
+      "class": "wbsdk-number", type: "tel", placeholder: "Number to call",
+      "aria-label": "Number to call"
     });
     dial.appendChild(this._numberEl);
     var pad = el("div", { "class": "wbsdk-pad" });
@@ -497,7 +518,8 @@
       box.appendChild(label);
     });
     if (this._loginInfo && this._agentEl) {
-      this._agentEl.textContent = this._loginInfo.displayName + " · ext. " + this._loginInfo.extension;
+      this._agentEl.textContent =
+        this._loginInfo.displayName + " \u00b7 ext. " + this._loginInfo.extension;
     }
   };
 
@@ -512,13 +534,15 @@
     this._root.setAttribute("data-status", String(s));
     if (s === S.READY || s === S.SIGNED_IN) this._showError("");
     this._callEl.textContent = call
-      ? (call.direction === "inbound" ? "From " + call.caller : "To " + call.callee) + " · " + call.state
+      ? (call.direction === "inbound" ? "From " + call.caller : "To " + call.callee) +
+        " \u00b7 " + call.state
       : "";
     this._groupsEl.hidden = !(s === S.UNREGISTERED || s === S.SIGNED_OUT);
     b.signin.disabled = !(s === S.UNREGISTERED || s === S.SIGNED_OUT);
     b.call.disabled = [S.READY, S.BREAK, S.AFTER_CALL_WORK].indexOf(s) < 0;
     b.answer.disabled = s !== S.RINGING;
-    b.hangup.disabled = [S.RINGING, S.DIALING, S.INBOUND_TALK, S.OUTBOUND_TALK, S.HOLD].indexOf(s) < 0;
+    b.hangup.disabled =
+      [S.RINGING, S.DIALING, S.INBOUND_TALK, S.OUTBOUND_TALK, S.HOLD].indexOf(s) < 0;
     b.hold.disabled = [S.INBOUND_TALK, S.OUTBOUND_TALK].indexOf(s) < 0;
     b.retrieve.disabled = s !== S.HOLD;
     b.ready.disabled = [S.SIGNED_IN, S.BREAK, S.AFTER_CALL_WORK].indexOf(s) < 0;

@@ -152,7 +152,9 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
     record = cdrs["List"]["CallDetailRecord"][0]
     assert record["ContactId"] == "1000001" and record["CallingNumber"] == "13501234567"
     assert record["Duration"] == 60 and record["ContactType"] == "Inbound"
-    assert record["SkillGroupNames"] == "Sales"
+    assert record["SkillGroupNames"] == "Sales" and record["InstanceId"] == INSTANCE
+    agent = record["Agents"]["CallDetailAgent"][0]
+    assert (agent["AgentId"], agent["RingTime"], agent["TalkTime"]) == (edward.uid, 3, 60)
     assert record["StartTime"] == int(start.timestamp()) * 1000 + start.microsecond // 1000
     later = int((timezone.now() + timedelta(minutes=1)).timestamp() * 1000)
     empty = call("ListRecentCallRecords", StartTime=str(later))["CallDetailRecords"]
@@ -164,7 +166,23 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
     assert pair["Callee"]["Province"].startswith("北京")
     region = call("GetNumberRegionInfo", Number="02150001234")["PhoneNumber"]
     assert region["Number"] == "02150001234" and region["City"].startswith("上海")
-    assert call("LaunchAppraise", Acid="1000001")["Success"] is True
+    assert _sdk_error(sandbox, creds, "LaunchAppraise", Acid="1000001") == (
+        400,
+        "Parameter.Invalid",
+    )
+    live = Call.objects.create(
+        connid="c2",
+        contact_id="1000002",
+        agent=edward,
+        direction=Call.INBOUND,
+        caller="13501234567",
+        callee="02150001234",
+        state=Call.TALKING,
+        answered_at=timezone.now(),
+    )
+    assert call("LaunchAppraise", Acid="c2")["Success"] is True
+    live.refresh_from_db()
+    assert live.state == Call.RELEASED
 
     out = call("ListOutboundPhoneNumberOfUser")
     assert out["NumberList"]["Number"] == ["02150001234", "01080005678"]
@@ -173,15 +191,21 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
         "01080005678",
     ]
     agents = call("ListRealTimeAgent")["Data"]["User"]
-    assert agents[0]["LoginName"] == "edward@crmdemo.onaliyun.com"
-    assert agents[0]["State"] == "Offline"
-    states = call("ListAgentStates", RamIds=edward.uid)["Data"]
-    assert states["List"]["RealTimeAgentState"][0]["Dn"] == "8001"
+    assert (agents[0]["RamId"], agents[0]["Dn"], agents[0]["State"]) == (
+        edward.uid,
+        "8001",
+        "Offline",
+    )
+    assert agents[0]["SkillLevels"]["SkillLevel"][0]["Skill"]["SkillGroupName"] == "Sales"
+    states = call("ListAgentStates", RamIds=edward.uid, PageSize="5")["Data"]
+    row = states["List"]["RealTimeAgentState"][0]
+    assert (row["LoginName"], row["Dn"], row["State"]) == (edward.upn, "8001", "Offline")
+    assert (states["TotalCount"], states["PageSize"]) == (1, 5)
     recs = call("ListRecordingsByContactId", ContactId="1000001")
     assert recs["Recordings"]["Recording"] == []
-    turn = call("GetTurnCredentials")
+    turn = call("GetTURNCredentials")
     assert turn["UserName"].endswith(":agent-edward-0001") and turn["Password"]
-    servers = json.loads(call("GetTurnServerList")["TurnServerListConfig"])
+    servers = json.loads(call("GetTURNServerList")["TurnServerListConfig"])
     assert servers[0]["urls"].startswith("turn:")
     assert call("ListAgentDevices")["AgentDeviceList"]["AgentDevice"] == []
     added = call("AddAgentDevice", ClientIp="10.0.0.8", ClientPort="5060", Remark="desk")
@@ -193,6 +217,7 @@ def test_every_other_action_answers_in_its_shape(sandbox, creds, edward):
     ]
     status, code = _sdk_error(sandbox, creds, "ModifyAgentDevice", AgentDeviceId="999", IsLogin="1")
     assert (status, code) == (404, "NotExists.AgentDeviceId")
+    assert devices[0]["RamId"] == int(edward.uid)
     status, code = _sdk_error(
         sandbox, creds, "ModifyAgentDevice", AgentDeviceId=device_id, IsLogin="maybe"
     )
@@ -349,10 +374,8 @@ def test_wrong_instance_unknown_action_and_missing_parameters(sandbox, creds):
         404,
         "NotExists.InstanceId",
     )
-    assert _sdk_error(sandbox, creds, action="DeleteEverything") == (
-        404,
-        "InvalidAction.NotFound",
-    )
+    for action in ("DeleteEverything", "GetTurnCredentials", "listskillgroupsofuser"):
+        assert _sdk_error(sandbox, creds, action=action) == (404, "InvalidAction.NotFound")
     assert _sdk_error(sandbox, creds, action="GetConfig", ObjectType="x", ObjectId="y") == (
         400,
         "MissingParameter",

@@ -30,12 +30,6 @@ def run_together(n, fn):
         return list(pool.map(worker, range(n)))
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...)")
-
-
 def test_the_same_nonce_sent_concurrently_succeeds_once(sandbox, monkeypatch):
     monkeypatch.delenv("ALIYUN_ACCESS_KEY_ID", raising=False)
     creds = sts_for(make_user("edward"))

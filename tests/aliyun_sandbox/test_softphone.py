@@ -247,6 +247,27 @@ def test_remote_answers_after_the_delay_and_missed_calls(softphone, sandbox, set
     page.click(".wbsdk-ready")
     wait_status(page, 3)
     assert events(page, "onBreak") == [[]] and len(events(page, "onReady")) == 2
+
+    # After-call work: status 5 (the simulator cannot ring the agent), then ready by itself.
+    page.evaluate("window.workbench.config.afterCallRule = 1")
+    page.evaluate("window.workbench.call('13900003333')")
+    wait_status(page, 10)
+    page.click(".wbsdk-hangup")
+    wait_status(page, 5)
+    for _ in range(50):  # the softphone tells the agent server right after
+        if simulator.agent_state(page.user).status == "BREAK":
+            break
+        page.wait_for_timeout(20)
+    with pytest.raises(simulator.SimulatorError):
+        simulator.ring_agent(page.user, "13501234567")
+    wait_status(page, 3)
+
+    # Sign out and in again.
+    page.click(".wbsdk-signout")
+    wait_status(page, 1)
+    assert events(page, "onLogOut") == [[]]
+    page.evaluate("window.workbench.logIn()")
+    wait_status(page, 2)
     assert page.problems == []
 
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aliyun_sandbox', '0001_initial'),
+        ('aliyun_sandbox', '0002_oauth_code_tokens'),
     ]
 
     operations = [
