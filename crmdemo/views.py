@@ -33,8 +33,10 @@ def home(request):
     JSON (``json_script``), never as generated JavaScript.
     """
     linked = account_summary(request.user) is not None
+    can_view_customers = request.user.has_perm("customers.view_customer")
     config = {
         "linked": linked,
+        "canViewCustomers": can_view_customers,
         "instanceId": settings.ALIYUN_CCC_INSTANCE_ID,
         "ajaxPath": reverse("ccc_proxy:api"),
         "ajaxMethod": "post",
@@ -48,6 +50,8 @@ def home(request):
     }
     context = {
         "linked": linked,
+        # Agents see customers (group "Agents"); anyone else gets a message, not a 403 frame.
+        "can_view_customers": can_view_customers,
         "crm_page": _crm_page(request),
         "workbench_config": config,
         "sdk_scripts": settings.ALIYUN_SDK_SCRIPT_URLS if linked else [],

@@ -71,6 +71,11 @@ class CustomerAdmin(ImportExportModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("phones")
 
+    def get_inlines(self, request, obj):
+        """A new customer has no calls: the add form carries only the phone numbers."""
+        inlines = super().get_inlines(request, obj)
+        return inlines if obj is not None else [i for i in inlines if i is not CallRecordInline]
+
     @admin.display(description="phone numbers")
     def phone_numbers(self, obj):
         return ", ".join(p.raw for p in obj.phones.all())

@@ -3,7 +3,7 @@
  * workbench's frame drop their own top bar (the workbench has it).
  *
  * Numbers are rendered by the customers app as
- *   <span class="phone" data-number="+86…" data-dial="135…">as typed</span>
+ *   <span class="phone" data-number="+86..." data-dial="135...">as typed</span>
  * (data-number the E.164 key, data-dial what the softphone dials). A click asks the workbench
  * (window.top.crmWorkbench, same origin) to call; when the page is not inside the workbench,
  * or the softphone cannot call now, the reason is shown next to the number.

@@ -2,7 +2,8 @@
  * The agent workbench (home page): mounts the CCC softphone SDK and glues it to the CRM.
  *
  * - Softphone: `new WorkbenchSdk({...})` with the 1.x config, hooks and status codes of Alibaba
- *   Cloud CCC's softphone SDK (doc 63063 "软电话SDK前端接入"; ../shared/design/PROTOCOL.md §2).
+ *   Cloud CCC's softphone SDK (doc 63063, softphone SDK front-end integration;
+ *   ../shared/design/PROTOCOL.md section 2).
  * - Screen pop: onCallComing(connid, caller, callee, contactId, skillgroupId) looks the caller up
  *   (GET /customers/lookup?number=) and opens the customer, a chooser, or a prefilled new-customer
  *   form in the CRM frame. Only the newest call's lookup may pop: older answers are dropped.
@@ -28,6 +29,10 @@
   var READY = 3, BREAK = 4, AFTER_CALL_WORK = 5, SIGNED_IN = 2;
   var CAN_DIAL = [READY, BREAK, AFTER_CALL_WORK];
   var ON_CALL = [6, 8, 9, 10, 12];  // ringing, dialing, inbound/outbound talk, hold
+  var OUTCOMES = {
+    ringing: "Ringing", talking: "On the call", completed: "Completed", missed: "Missed",
+    no_answer: "Not answered"
+  };
   var ANONYMOUS = /^(anonymous|unknown|private|restricted|withheld|unavailable)$/i;
 
   var frame = document.getElementById("crm-frame");
@@ -60,7 +65,7 @@
 
   function openInFrame(url) {
     var path = localPath(url);
-    if (path) frame.src = path;
+    if (path && frame) frame.src = path;
   }
 
   // --- call log ---------------------------------------------------------------------------------
@@ -102,7 +107,10 @@
     call.chain = (call.chain || Promise.resolve()).then(function () {
       return send(body, 1);
     }).then(function (record) {
-      if (record) call.record = record;
+      if (record) {
+        call.record = record;
+        showRecord(call);
+      }
       return record;
     }, function (err) {
       notice("Call log: " + err.message);
@@ -115,22 +123,41 @@
 
   var popTitle = pop.querySelector(".wb-pop-title");
   var popNumber = pop.querySelector(".wb-pop-number");
+  var popOutcome = pop.querySelector(".wb-pop-outcome");
   var popBody = pop.querySelector(".wb-pop-body");
   var wrapup = pop.querySelector(".wb-wrapup");
   var wrapupStatus = pop.querySelector(".wb-wrapup-status");
 
-  function showPop(title, number, kind) {
+  function callKey(call) {
+    return call.contactId || call.connid;
+  }
+
+  // The pop belongs to one call at a time (data-contact-id).
+  function showPop(title, number, kind, call) {
+    if (pop.getAttribute("data-contact-id") !== callKey(call)) {
+      pop.setAttribute("data-contact-id", callKey(call));
+      pop.removeAttribute("data-outcome");
+      popOutcome.textContent = "";
+      wrapup.hidden = true;  // the previous call's wrap-up form; its notes were saved or not
+    }
     pop.hidden = false;
     pop.setAttribute("data-kind", kind);
     popTitle.textContent = title;
     popNumber.textContent = number || "";
     popBody.textContent = "";
-    wrapup.hidden = true;
-    wrapup.removeAttribute("data-contact-id");
+  }
+
+  // The call log's answer for the call in the pop: its outcome and talk time.
+  function showRecord(call) {
+    var record = call.record;
+    if (!record || pop.getAttribute("data-contact-id") !== callKey(call)) return;
+    pop.setAttribute("data-outcome", record.outcome);
+    popOutcome.textContent = OUTCOMES[record.outcome] || record.outcome;
+    if (record.endedAt && record.answeredAt) popOutcome.textContent += ", " + record.duration + " s";
   }
 
   function customerLine(match) {
-    return match.name + (match.company ? " · " + match.company : "");
+    return match.name + (match.company ? " \u00b7 " + match.company : "");
   }
 
   function usableNumber(number) {
@@ -144,13 +171,17 @@
     call.popSeq = seq;
     if (!usableNumber(number)) {
       showPop("Anonymous caller", number ? "Caller number: " + number : "No caller number",
-        "anonymous");
+        "anonymous", call);
       popBody.appendChild(el("p", {}, "The caller's number is withheld or not a phone number: " +
         "ask who is calling and search the customer list."));
       return Promise.resolve();
     }
-    showPop("Incoming call", number, "looking");
-    popBody.appendChild(el("p", { "class": "muted" }, "Looking up the caller…"));
+    if (!cfg.canViewCustomers) {
+      showPop("Incoming call", number, "no-lookup", call);
+      return Promise.resolve();
+    }
+    showPop("Incoming call", number, "looking", call);
+    popBody.appendChild(el("p", { "class": "muted" }, "Looking up the caller\u2026"));
     return fetch(cfg.lookupUrl + "?number=" + encodeURIComponent(number), {
       credentials: "same-origin", headers: { Accept: "application/json" }
     }).then(function (resp) {
@@ -158,18 +189,18 @@
     }).then(function (answer) {
       if (seq !== popSeq) return;  // a newer call popped meanwhile: never pop the wrong customer
       if (!answer.ok) {
-        showPop("Incoming call", number, "error");
+        showPop("Incoming call", number, "error", call);
         popBody.appendChild(el("p", { "class": "error" }, answer.data.error || "Lookup failed."));
         return;
       }
       var matches = answer.data.matches || [];
       if (matches.length === 1) {
-        showPop("Incoming call", number, "customer");
+        showPop("Incoming call", number, "customer", call);
         popBody.appendChild(el("p", { "class": "wb-pop-customer" }, customerLine(matches[0])));
         openInFrame(matches[0].url);
       } else if (matches.length > 1) {
         showPop("Incoming call: " + matches.length + " customers have this number", number,
-          "chooser");
+          "chooser", call);
         var list = el("ul", { "class": "wb-chooser" });
         matches.forEach(function (m) {
           var item = el("li");
@@ -187,7 +218,7 @@
         });
         popBody.appendChild(list);
       } else {
-        showPop("Unknown caller", number, "unknown");
+        showPop("Unknown caller", number, "unknown", call);
         popBody.appendChild(el("p", {}, "No customer has this number: the new-customer form " +
           "is open with it."));
         openInFrame(cfg.createUrl + "?phone=" + encodeURIComponent(number) +
@@ -203,17 +234,20 @@
 
   function showWrapup(call) {
     if (call.popSeq && call.popSeq !== popSeq) return;  // another call owns the pop now
-    if (pop.hidden) showPop("Call ended", call.direction === "inbound" ? call.caller : call.callee,
-      "ended");
-    else popTitle.textContent = "Call ended";
+    if (pop.hidden || pop.getAttribute("data-contact-id") !== callKey(call)) {
+      showPop("Call ended", call.direction === "inbound" ? call.caller : call.callee, "ended",
+        call);
+    } else {
+      popTitle.textContent = "Call ended";
+    }
+    showRecord(call);
     wrapup.hidden = false;
-    wrapup.setAttribute("data-contact-id", call.contactId || call.connid);
     wrapup.notes.value = "";
     wrapupStatus.textContent = "";
     wrapup.notes.focus();
     wrapup.onsubmit = function (event) {
       event.preventDefault();
-      wrapupStatus.textContent = "Saving…";
+      wrapupStatus.textContent = "Saving\u2026";
       logEvent(call, "notes", { notes: wrapup.notes.value }).then(function (record) {
         if (!record) { wrapupStatus.textContent = "Not saved."; return; }
         wrapupStatus.textContent = "Saved.";
@@ -250,7 +284,7 @@
         direction: "outbound", caller: caller || "", callee: callee || "", contactId: contactId
       });
       call.popSeq = ++popSeq;
-      showPop("Calling", callee, "dialing");
+      showPop("Calling", callee, "dialing", call);
       logEvent(call, "dialing");
     },
     onCallEstablish: function (connid, caller, privateData) {
@@ -317,7 +351,7 @@
       notice(reason);
       return { ok: false, reason: reason };
     }
-    notice("Calling " + (label || number) + "…");
+    notice("Calling " + (label || number) + "\u2026");
     workbench.call(number);
     return { ok: true, reason: "" };
   }
@@ -341,7 +375,7 @@
   });
 
   // Keep the address bar on the CRM page shown, so a reload (when not on a call) returns there.
-  frame.addEventListener("load", function () {
+  if (frame) frame.addEventListener("load", function () {
     try {
       var here = frame.contentWindow.location;
       if (here.origin === window.location.origin && here.pathname !== cfg.homeUrl) {

@@ -21,6 +21,9 @@ def _link_from_home(page, sandbox, sign_in: bool):
         page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Authorize").click()
     expect(page).to_have_url(sandbox.crm_url + "/")
+    # The workbench mounts the softphone once linked: let its first proxy calls finish before
+    # the next click, or a revoke would answer one of them 401 (a console error).
+    page.wait_for_load_state("networkidle")
 
 
 def test_edward_links_refreshes_revokes_and_links_again(oauth_sandbox, edward, page):
@@ -51,6 +54,7 @@ def test_edward_links_refreshes_revokes_and_links_again(oauth_sandbox, edward, p
 
     page.get_by_role("button", name="Refresh Aliyun Token").click()
     expect(page.locator(".messages")).to_contain_text("refreshed")
+    page.wait_for_load_state("networkidle")
     expect(block.locator(".aliyun-upn")).to_have_text(EDWARD_UPN)
     assert LinkedAccount.objects.get(user=edward).access_token != first
 

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import override_settings
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +13,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def edward(django_user_model, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    return django_user_model.objects.create_user("edward", password="1234")
+    user = django_user_model.objects.create_user("edward", password="1234")
+    user.user_permissions.add(Permission.objects.get(codename="view_customer"))
+    return user
 
 
 def config_of(html: str) -> dict:
@@ -105,3 +108,10 @@ def test_config_cannot_break_out_of_its_script(client, edward, settings):
 def test_workbench_needs_sign_in(client):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_without_the_customers_permission_no_frame_but_a_message(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("guest", password="x-pw-123"))
+    html = client.get("/").content.decode()
+    assert 'id="crm-frame"' not in html and "may not view customers" in html
+    assert config_of(html)["canViewCustomers"] is False

@@ -65,6 +65,8 @@ def test_the_whole_journey(page, demo, simulator, shots):
     # Hang up and add a note: the call shows on Mr Lu's page with its duration.
     page.click(".wbsdk-hangup")
     wait_status(page, 3)
+    expect(pop).to_have_attribute("data-outcome", "completed")
+    expect(pop.locator(".wb-pop-outcome")).to_have_text(re.compile(r"^Completed, [1-9]\d* s$"))
     page.fill(".wb-wrapup textarea", "Asked for the 2018 demo invoice")
     page.get_by_role("button", name="Save notes").click()
     expect(page.locator(".wb-wrapup-status")).to_have_text("Saved.")
@@ -92,6 +94,7 @@ def test_the_whole_journey(page, demo, simulator, shots):
     shots(page, "outbound")
     page.click(".wbsdk-hangup")
     wait_status(page, 3)
+    expect(pop).to_have_attribute("data-outcome", "completed")
     outbound = CallRecord.objects.get(direction="outbound")
     assert outbound.customer.name == "Miss Lu" and outbound.callee == MISS_LU
 
@@ -104,6 +107,7 @@ def test_the_whole_journey(page, demo, simulator, shots):
     shots(page, "unknown-caller")
     simulator.call_row(STRANGER).locator("button.hangup").click()  # the caller gives up
     wait_status(page, 3)
+    expect(pop).to_have_attribute("data-outcome", "missed")
     crm.locator("input[name=name]").fill("Mr Stranger")
     crm.get_by_role("button", name="Create customer").click()
     expect(crm.get_by_role("heading", name="Mr Stranger")).to_be_visible()

@@ -36,7 +36,8 @@ def test_several_matches_offer_a_chooser_and_the_choice_is_logged(ready, simulat
     shots(page, "chooser")
     page.click(".wbsdk-hangup")
     wait_status(page, 3)
-    page.wait_for_function("document.querySelector('.wb-wrapup').hidden === false")
+    expect(pop).to_have_attribute("data-outcome", "missed")  # the call log has the hang-up
+    expect(page.locator(".wb-wrapup")).to_be_visible()
     record = CallRecord.objects.get()
     assert record.customer == brother and record.outcome == CallRecord.MISSED
     assert page.problems == []
@@ -108,6 +109,7 @@ def test_click_to_dial_says_why_it_cannot_call(page, demo):
     wait_status(page, 8)
     page.click(".wbsdk-hangup")
     wait_status(page, 4)
+    expect(page.locator("#screen-pop")).to_have_attribute("data-outcome", "no_answer")
     assert CallRecord.objects.get().callee == MISS_LU
     assert page.problems == []
 
