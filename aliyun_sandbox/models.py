@@ -136,3 +136,92 @@ class UsedNonce(models.Model):
 
     nonce = models.CharField(max_length=128, unique=True)
     seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+
+# --- CCC: agents' softphone state and the simulator's calls (owned by the CCC part) -----------
+
+
+class AgentState(models.Model):
+    """What the sandbox's agent server knows of an agent's softphone (one row per cloud user).
+
+    ``status`` is OFFLINE (not registered or signed out), SIGNED_IN (signed in to skill groups,
+    not ready), READY or BREAK (after CCC 2.x ``UserState``, PROTOCOL.md §3). Call states
+    live on :class:`Call`. ``skill_group_ids`` is a comma-separated list of the groups the agent
+    signed in to; ``last_seen`` is the time of the softphone's latest poll (UTC).
+    """
+
+    OFFLINE, SIGNED_IN, READY, BREAK = "OFFLINE", "SIGNED_IN", "READY", "BREAK"
+    STATUS_CHOICES = [(s, s) for s in (OFFLINE, SIGNED_IN, READY, BREAK)]
+
+    user = models.OneToOneField(CloudUser, on_delete=models.CASCADE, related_name="agent_state")
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=OFFLINE)
+    skill_group_ids = models.CharField(max_length=512, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+
+class Call(models.Model):
+    """A call of the sandbox CCC instance, rung by the simulator or placed by a softphone.
+
+    ``connid`` identifies the call leg at the agent's softphone and ``contact_id`` the contact
+    (the id in call detail records), as in CCC 1.x. ``caller`` is the ANI (caller number) and
+    ``callee`` the called number, both as dialled. ``state`` goes RINGING (the agent's phone
+    rings, or for outbound the remote party's) -> TALKING (<-> HELD) -> RELEASED. For outbound
+    calls ``answer_at`` is when the simulated remote party picks up (None: only by hand).
+    Timestamps are UTC.
+    """
+
+    INBOUND, OUTBOUND = "INBOUND", "OUTBOUND"
+    RINGING, TALKING, HELD, RELEASED = "RINGING", "TALKING", "HELD", "RELEASED"
+
+    connid = models.CharField(max_length=64, unique=True)
+    contact_id = models.CharField(max_length=64, unique=True)
+    agent = models.ForeignKey(CloudUser, on_delete=models.CASCADE, related_name="calls")
+    direction = models.CharField(
+        max_length=8, choices=[(INBOUND, "inbound"), (OUTBOUND, "outbound")]
+    )
+    caller = models.CharField(max_length=32)
+    callee = models.CharField(max_length=32)
+    skill_group_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(
+        max_length=8,
+        choices=[(s, s.lower()) for s in (RINGING, TALKING, HELD, RELEASED)],
+        default=RINGING,
+    )
+    # Who ended the call: "agent", "remote" or "" (still live).
+    released_by = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    answer_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.caller} -> {self.callee} ({self.state})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state != self.RELEASED
+
+    @property
+    def duration(self) -> int:
+        """Talk time in whole seconds (0 when never answered)."""
+        if not self.answered_at:
+            return 0
+        end = self.released_at or timezone.now()
+        return max(0, int((end - self.answered_at).total_seconds()))
+
+
+class AgentDevice(models.Model):
+    """A softphone device an agent registered (``AddAgentDevice``/``ModifyAgentDevice``/
+    ``ListAgentDevices`` of CCC 2017-07-05). ``login_time`` is UTC."""
+
+    user = models.ForeignKey(CloudUser, on_delete=models.CASCADE, related_name="agent_devices")
+    client_ip = models.CharField(max_length=64)
+    client_port = models.CharField(max_length=16, blank=True)
+    browser_version = models.CharField(max_length=256, blank=True)
+    remark = models.CharField(max_length=256, blank=True)
+    is_login = models.BooleanField(default=True)
+    login_time = models.DateTimeField(default=timezone.now)

@@ -242,17 +242,18 @@ ALIYUN_CCC_API_VERSION = env.str("ALIYUN_CCC_API_VERSION", default="2017-07-05")
 ALIYUN_CCC_ENDPOINT = env.str("ALIYUN_CCC_ENDPOINT", default=_ccc_endpoint)
 ALIYUN_CCC_PROTOCOL = env.str("ALIYUN_CCC_PROTOCOL", default="https")
 # Softphone SDK assets (WorkbenchSdk 0.2.8); in sandbox mode the stand-in is served locally.
-ALIYUN_SDK_SCRIPT_URLS = env.list(
-    "ALIYUN_SDK_SCRIPT_URLS",
-    default=[
+if SANDBOX_ENABLED:
+    _sdk_scripts = [f"/{STATIC_URL}aliyun_sandbox/workbench-sdk.js"]
+    _sdk_css = [f"/{STATIC_URL}aliyun_sandbox/workbench-sdk.css"]
+else:
+    _sdk_scripts = [
         "https://g.alicdn.com/crm/acc-phone/1.1.0/SIPml-api.js",
         "https://g.alicdn.com/crm/acc-phone/1.1.0/index.js",
         "https://g.alicdn.com/acca/workbench-sdk/0.2.8/workbenchSdk.js",
-    ],
-)
-ALIYUN_SDK_CSS_URLS = env.list(
-    "ALIYUN_SDK_CSS_URLS", default=["https://g.alicdn.com/acca/workbench-sdk/0.2.8/main.min.css"]
-)
+    ]
+    _sdk_css = ["https://g.alicdn.com/acca/workbench-sdk/0.2.8/main.min.css"]
+ALIYUN_SDK_SCRIPT_URLS = env.list("ALIYUN_SDK_SCRIPT_URLS", default=_sdk_scripts)
+ALIYUN_SDK_CSS_URLS = env.list("ALIYUN_SDK_CSS_URLS", default=_sdk_css)
 
 # --- Token encryption at rest ----------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by putting a new key first).

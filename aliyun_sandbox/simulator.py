@@ -1,0 +1,282 @@
+"""The sandbox's telephony: calls between a simulated remote party and an agent's softphone.
+
+A :class:`~aliyun_sandbox.models.Call` moves RINGING -> TALKING (<-> HELD) -> RELEASED. Inbound
+calls are rung by the simulator (page or ``manage.py sandbox_call``) and ring the agent's
+softphone; outbound calls are placed by the softphone and ring the simulated remote party, who
+answers ``settings.SANDBOX_ANSWER_DELAY`` seconds later (applied lazily whenever calls are read,
+so no background worker is needed and any web process can serve any request) or by hand on the
+simulator page. Every transition locks the call row, so an agent's hang-up and the remote
+party's answer cannot both win. All times are UTC.
+"""
+
+import re
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from aliyun_sandbox import ccc_data
+from aliyun_sandbox.models import AgentState, Call, CloudUser
+
+# A softphone that has not polled for this long is considered gone (seconds).
+AGENT_TIMEOUT = 30
+# Phone numbers as dialled: optional +, then 3-20 digits (spaces and dashes dropped).
+_NUMBER = re.compile(r"^\+?\d{3,20}$")
+
+
+class SimulatorError(Exception):
+    """A call operation that cannot happen now. ``code`` is CCC-like (``UserBusy``,
+    ``AgentNotReady``, ``CallStateError``, ``Parameter.Invalid``, ``NotExists.Call``);
+    ``status`` the HTTP status to answer with."""
+
+    def __init__(self, code: str, message: str, status: int = 409):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def clean_number(value: str, field: str) -> str:
+    """Return ``value`` without spaces/dashes, or raise ``Parameter.Invalid`` (400)."""
+    number = re.sub(r"[\s\-()]", "", value or "")
+    if not _NUMBER.match(number):
+        raise SimulatorError(
+            "Parameter.Invalid", f"{field} must be a phone number (digits, optional +).", 400
+        )
+    return number
+
+
+def agent_state(user: CloudUser) -> AgentState:
+    """The user's AgentState (an unsaved OFFLINE one when the softphone never connected)."""
+    return AgentState.objects.filter(user=user).first() or AgentState(user=user)
+
+
+def effective_status(state: AgentState) -> str:
+    """The agent's status, OFFLINE when the softphone stopped polling ``AGENT_TIMEOUT`` ago."""
+    stale = timezone.now() - timedelta(seconds=AGENT_TIMEOUT)
+    if state.status != AgentState.OFFLINE and (not state.last_seen or state.last_seen < stale):
+        return AgentState.OFFLINE
+    return state.status
+
+
+def _advance(call: Call) -> Call:
+    """Let the remote party pick up an outbound call whose ``answer_at`` has passed."""
+    now = timezone.now()
+    if call.state == Call.RINGING and call.answer_at and call.answer_at <= now:
+        with transaction.atomic():
+            locked = Call.objects.select_for_update().get(pk=call.pk)
+            if locked.state == Call.RINGING and locked.answer_at and locked.answer_at <= now:
+                locked.state = Call.TALKING
+                locked.answered_at = locked.answer_at
+                locked.save(update_fields=["state", "answered_at"])
+            return locked
+    return call
+
+
+def live_call(user: CloudUser) -> Call | None:
+    """The agent's current (not released) call, or None."""
+    call = Call.objects.filter(agent=user).exclude(state=Call.RELEASED).first()
+    return _advance(call) if call else None
+
+
+def get_call(connid: str, user: CloudUser | None = None) -> Call:
+    """The call ``connid`` (of ``user`` when given); ``NotExists.Call`` (404) otherwise."""
+    qs = Call.objects.filter(connid=connid)
+    if user is not None:
+        qs = qs.filter(agent=user)
+    call = qs.first()
+    if call is None:
+        raise SimulatorError("NotExists.Call", "No such call.", 404)
+    return _advance(call)
+
+
+def recent_calls(limit: int = 50, user: CloudUser | None = None) -> list[Call]:
+    """The newest calls first (live ones advanced), optionally only ``user``'s."""
+    qs = Call.objects.select_related("agent")
+    if user is not None:
+        qs = qs.filter(agent=user)
+    return [_advance(c) if c.is_live else c for c in qs[:limit]]
+
+
+def _new_ids() -> tuple[str, str]:
+    return secrets.token_hex(8), str(10**15 + secrets.randbelow(9 * 10**15))
+
+
+def _ensure_free(user: CloudUser) -> None:
+    if live_call(user) is not None:
+        raise SimulatorError("UserBusy", "The agent is already on a call.", 409)
+
+
+def ring_agent(user: CloudUser, caller: str, skill_group_id: str = "") -> Call:
+    """Ring ``user``'s softphone from ``caller`` (the ANI); return the RINGING inbound call.
+
+    The callee is the instance's first number (the hotline dialled). Raises
+    :class:`SimulatorError` ``AgentNotReady`` when the agent's softphone is not READY or not
+    polling, ``UserBusy`` when on a call, ``Parameter.Invalid`` for a bad number.
+    """
+    caller = clean_number(caller, "caller")
+    with transaction.atomic():
+        state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
+        if effective_status(state) != AgentState.READY:
+            raise SimulatorError(
+                "AgentNotReady",
+                f"{user.upn} is not ready (status {effective_status(state)}): open the "
+                "softphone, sign in to a skill group and click Ready.",
+            )
+        _ensure_free(user)
+        groups = [g for g in state.skill_group_ids.split(",") if g]
+        connid, contact_id = _new_ids()
+        return Call.objects.create(
+            connid=connid,
+            contact_id=contact_id,
+            agent=user,
+            direction=Call.INBOUND,
+            caller=caller,
+            callee=ccc_data.PHONE_NUMBERS[0]["Number"],
+            skill_group_id=skill_group_id or (groups[0] if groups else ""),
+        )
+
+
+def place_outbound(user: CloudUser, callee: str, caller: str = "") -> Call:
+    """Place an outbound call from ``user``'s softphone to ``callee``; it rings the simulated
+    remote party, who answers after ``settings.SANDBOX_ANSWER_DELAY`` seconds.
+
+    ``caller`` must be one of the agent's outbound numbers (default: the first). Raises
+    :class:`SimulatorError` (``AgentNotReady`` unless signed in, ``UserBusy``,
+    ``Parameter.Invalid``).
+    """
+    callee = clean_number(callee, "callee")
+    allowed = [n["Number"] for n in ccc_data.outbound_numbers(user)]
+    caller = caller or allowed[0]
+    if caller not in allowed:
+        raise SimulatorError(
+            "Parameter.Invalid", f"caller must be one of your outbound numbers {allowed}.", 400
+        )
+    with transaction.atomic():
+        state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
+        if effective_status(state) == AgentState.OFFLINE:
+            raise SimulatorError("AgentNotReady", "Sign in before calling out.")
+        _ensure_free(user)
+        connid, contact_id = _new_ids()
+        delay = settings.SANDBOX_ANSWER_DELAY
+        now = timezone.now()
+        return Call.objects.create(
+            connid=connid,
+            contact_id=contact_id,
+            agent=user,
+            direction=Call.OUTBOUND,
+            caller=caller,
+            callee=callee,
+            created_at=now,
+            answer_at=now + timedelta(seconds=delay) if delay >= 0 else None,
+        )
+
+
+def _transition(call: Call, allowed: set[str], **changes) -> Call:
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        if locked.state not in allowed:
+            raise SimulatorError(
+                "CallStateError", f"The call is {locked.state.lower()}; cannot do that now."
+            )
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        locked.save(update_fields=list(changes))
+        return locked
+
+
+def answer(call: Call, by: str) -> Call:
+    """Answer a RINGING call: ``by`` is ``"agent"`` (inbound) or ``"remote"`` (outbound)."""
+    expected = Call.INBOUND if by == "agent" else Call.OUTBOUND
+    if call.direction != expected:
+        raise SimulatorError("CallStateError", f"The {by} side does not answer this call.")
+    return _transition(call, {Call.RINGING}, state=Call.TALKING, answered_at=timezone.now())
+
+
+def hang_up(call: Call, by: str) -> Call:
+    """Release a live call; ``by`` is ``"agent"`` or ``"remote"``."""
+    return _transition(
+        call,
+        {Call.RINGING, Call.TALKING, Call.HELD},
+        state=Call.RELEASED,
+        released_by=by,
+        released_at=timezone.now(),
+    )
+
+
+def hold(call: Call) -> Call:
+    """Put a TALKING call on hold (the agent's callHold)."""
+    return _transition(call, {Call.TALKING}, state=Call.HELD)
+
+
+def retrieve(call: Call) -> Call:
+    """Take a HELD call back (the agent's callRetrieve)."""
+    return _transition(call, {Call.HELD}, state=Call.TALKING)
+
+
+def set_agent_status(user: CloudUser, status: str, skill_group_ids: list[str] | None = None):
+    """Set the agent's softphone status (AgentState names); signing out ends any ringing call.
+
+    ``skill_group_ids`` (when given) must be groups of the instance. Returns the AgentState.
+    Raises ``Parameter.Invalid`` (400) for an unknown status or group.
+    """
+    if status not in dict(AgentState.STATUS_CHOICES):
+        raise SimulatorError("Parameter.Invalid", f"Unknown status {status!r}.", 400)
+    known = {g["SkillGroupId"] for g in ccc_data.SKILL_GROUPS}
+    if skill_group_ids is not None and not set(skill_group_ids) <= known:
+        raise SimulatorError("Parameter.Invalid", "Unknown skill group.", 400)
+    with transaction.atomic():
+        state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
+        state.status = status
+        state.changed_at = state.last_seen = timezone.now()
+        if skill_group_ids is not None:
+            state.skill_group_ids = ",".join(skill_group_ids)
+        if status == AgentState.OFFLINE:
+            state.skill_group_ids = ""
+        state.save()
+    return state
+
+
+def touch(user: CloudUser) -> AgentState:
+    """Record that the agent's softphone is alive (it polled); returns the AgentState."""
+    now = timezone.now()
+    if AgentState.objects.filter(user=user).update(last_seen=now):
+        return AgentState.objects.get(user=user)
+    return AgentState.objects.get_or_create(user=user, defaults={"last_seen": now})[0]
+
+
+def remote_party(connid: str, what: str) -> Call:
+    """The simulated remote party of call ``connid`` answers (``what`` = ``"answer"``, outbound
+    calls only) or hangs up (``"hangup"``). Raises :class:`SimulatorError`."""
+    call = get_call(connid)
+    if what == "answer":
+        return answer(call, by="remote")
+    return hang_up(call, by="remote")
+
+
+def call_json(call: Call | None) -> dict | None:
+    """The JSON shape of a call for the softphone and the simulator page (times ISO 8601 UTC)."""
+    if call is None:
+        return None
+
+    def iso(value):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+    return {
+        "connid": call.connid,
+        "contactId": call.contact_id,
+        "agent": call.agent.upn,
+        "direction": call.direction.lower(),
+        "caller": call.caller,
+        "callee": call.callee,
+        "skillGroupId": call.skill_group_id,
+        "state": call.state.lower(),
+        "releasedBy": call.released_by,
+        "createdAt": iso(call.created_at),
+        "answerAt": iso(call.answer_at),
+        "answeredAt": iso(call.answered_at),
+        "releasedAt": iso(call.released_at),
+        "duration": call.duration,
+    }

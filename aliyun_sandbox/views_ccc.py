@@ -1,0 +1,36 @@
+"""The sandbox CCC OpenAPI endpoint, ``/sandbox/ccc/`` (RPC: GET query or POST form)."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from aliyun_sandbox import ccc
+
+
+def sandbox_only(view):
+    """404 unless ``settings.SANDBOX_ENABLED`` (checked at call time)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not settings.SANDBOX_ENABLED:
+            raise Http404("The Alibaba Cloud sandbox is off.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@csrf_exempt  # An API for signed server-to-server calls: the signature is the request's proof.
+@require_http_methods(["GET", "POST"])
+@sandbox_only
+def openapi(request):
+    """Parse the RPC request (query + form body) and answer with :func:`ccc.handle`."""
+    params = request.GET.dict()
+    if request.method == "POST":
+        params.update(request.POST.dict())
+    status, body = ccc.handle(request.method, params, request.get_host())
+    response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    response["x-acs-request-id"] = body["RequestId"]
+    return response

@@ -1,0 +1,81 @@
+"""The call simulator page, ``/sandbox/simulator/``: ring an agent, play the remote party.
+
+A plain page of the sandbox site (CSRF-protected forms, post/redirect/get); the page polls
+``calls.json`` to show live and past calls.
+"""
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from aliyun_sandbox import ccc_data, simulator
+from aliyun_sandbox.models import CloudUser
+from aliyun_sandbox.views_ccc import sandbox_only
+
+
+def _agents() -> list[dict]:
+    rows = []
+    for user in CloudUser.objects.order_by("upn"):
+        state = simulator.agent_state(user)
+        rows.append(
+            {
+                "upn": user.upn,
+                "name": user.display_name,
+                "extension": ccc_data.agent_extension(user),
+                "status": simulator.effective_status(state),
+            }
+        )
+    return rows
+
+
+def _render(request, error: str = "", status: int = 200, form: dict | None = None):
+    context = {
+        "agents": _agents(),
+        "calls": [simulator.call_json(c) for c in simulator.recent_calls()],
+        "error": error,
+        "form": form or {},
+        "instance_id": settings.ALIYUN_CCC_INSTANCE_ID,
+    }
+    return render(request, "aliyun_sandbox/simulator.html", context, status=status)
+
+
+@require_GET
+@sandbox_only
+def page(request):
+    """The simulator page."""
+    return _render(request)
+
+
+@require_GET
+@sandbox_only
+def calls_json(request):
+    """``{"agents": [...], "calls": [...]}``: agents' status and the newest 50 calls."""
+    calls = [simulator.call_json(c) for c in simulator.recent_calls()]
+    return JsonResponse({"agents": _agents(), "calls": calls})
+
+
+@require_POST
+@sandbox_only
+def ring(request):
+    """Ring the agent ``agent`` (upn or short name) from number ``caller``."""
+    form = {"agent": request.POST.get("agent", ""), "caller": request.POST.get("caller", "")}
+    user = ccc_data.find_agent_by_name(form["agent"]) if form["agent"] else None
+    if user is None:
+        return _render(request, "Choose an agent to ring.", 400, form)
+    try:
+        simulator.ring_agent(user, form["caller"])
+    except simulator.SimulatorError as exc:
+        return _render(request, exc.message, exc.status, form)
+    return redirect("aliyun_sandbox:simulator")
+
+
+@require_POST
+@sandbox_only
+def remote(request, connid: str, what: str):
+    """The remote party answers (``what`` = answer) or hangs up (hangup) call ``connid``."""
+    try:
+        simulator.remote_party(connid, what)
+    except simulator.SimulatorError as exc:
+        return _render(request, exc.message, exc.status)
+    return redirect("aliyun_sandbox:simulator")

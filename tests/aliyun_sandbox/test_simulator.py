@@ -1,0 +1,202 @@
+"""The call simulator: its page, its JSON, ``manage.py sandbox_call`` and the agent server."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from aliyun_sandbox import agent_server, simulator
+from aliyun_sandbox.models import AgentState, Call
+from tests.aliyun_sandbox.ccc_support import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def edward():
+    return make_user("edward", ccc_user_id="agent-edward-0001", extension="8001")
+
+
+def ready(user):
+    simulator.set_agent_status(user, AgentState.READY, ["skg-sales"])
+
+
+def test_command_rings_a_ready_agent_and_plays_the_remote_party(edward, settings):
+    settings.SANDBOX_ENABLED = True
+    with pytest.raises(CommandError, match="AgentNotReady"):
+        call_command("sandbox_call", agent="edward", caller="13501234567")
+    ready(edward)
+    out = StringIO()
+    call_command("sandbox_call", agent="edward", caller="135 0123 4567", stdout=out)
+    call = Call.objects.get()
+    assert f"connid {call.connid}" in out.getvalue()
+    assert (call.direction, call.caller, call.callee) == (
+        Call.INBOUND,
+        "13501234567",
+        "02150001234",
+    )
+    assert (call.state, call.skill_group_id, call.agent) == (Call.RINGING, "skg-sales", edward)
+
+    with pytest.raises(CommandError, match="UserBusy"):
+        call_command("sandbox_call", agent="8001", caller="13501234568")
+    with pytest.raises(CommandError, match="CallStateError"):  # remote does not answer inbound
+        call_command("sandbox_call", answer=call.connid)
+    out = StringIO()
+    call_command("sandbox_call", hangup=call.connid, stdout=out)
+    assert out.getvalue().strip() == f"{call.connid} released"
+    call.refresh_from_db()
+    assert (call.state, call.released_by) == (Call.RELEASED, "remote")
+
+    out = StringIO()
+    call_command("sandbox_call", list=True, stdout=out)
+    assert "13501234567 -> 02150001234" in out.getvalue()
+    with pytest.raises(CommandError, match="No cloud user"):
+        call_command("sandbox_call", agent="nobody", caller="13501234567")
+    with pytest.raises(CommandError, match="Parameter.Invalid"):
+        call_command("sandbox_call", agent="edward", caller="not-a-number")
+    with pytest.raises(CommandError, match="NotExists.Call"):
+        call_command("sandbox_call", hangup="nope")
+    settings.SANDBOX_ENABLED = False
+    with pytest.raises(CommandError, match="sandbox is off"):
+        call_command("sandbox_call", list=True)
+
+
+def test_a_softphone_that_stopped_polling_is_offline(edward):
+    ready(edward)
+    AgentState.objects.filter(user=edward).update(
+        last_seen=timezone.now() - timedelta(seconds=simulator.AGENT_TIMEOUT + 1)
+    )
+    with pytest.raises(simulator.SimulatorError) as exc:
+        simulator.ring_agent(edward, "13501234567")
+    assert exc.value.code == "AgentNotReady"
+    assert Call.objects.count() == 0
+
+
+def test_outbound_call_is_answered_after_the_delay(edward, settings):
+    settings.SANDBOX_ANSWER_DELAY = 5
+    ready(edward)
+    call = simulator.place_outbound(edward, "13900001111")
+    assert call.caller == "02150001234" and call.state == Call.RINGING
+    assert simulator.live_call(edward).state == Call.RINGING
+    Call.objects.filter(pk=call.pk).update(answer_at=timezone.now() - timedelta(seconds=1))
+    live = simulator.live_call(edward)
+    assert live.state == Call.TALKING and live.answered_at is not None
+    with pytest.raises(simulator.SimulatorError) as exc:
+        simulator.place_outbound(edward, "13900001111", caller="4008001234")
+    assert exc.value.code == "Parameter.Invalid"  # an inbound-only number
+    with pytest.raises(simulator.SimulatorError) as exc:
+        simulator.place_outbound(edward, "13900001111")
+    assert exc.value.code == "UserBusy"
+
+
+def test_simulator_page_rings_and_plays_the_remote_party(sandbox, edward):
+    session = requests.Session()
+    page = session.get(f"{sandbox.base_url}/simulator/", timeout=10)
+    assert page.status_code == 200 and "edward@crmdemo.onaliyun.com" in page.text
+    token = session.cookies["csrftoken"]
+    form = {"csrfmiddlewaretoken": token, "agent": edward.upn, "caller": "13501234567"}
+    headers = {"Referer": f"{sandbox.base_url}/simulator/"}
+
+    # Not ready: a readable error, nothing written.
+    resp = session.post(f"{sandbox.base_url}/simulator/ring", data=form, headers=headers)
+    assert resp.status_code == 409 and "is not ready" in resp.text
+    assert Call.objects.count() == 0
+    # No CSRF token: refused.
+    bare = requests.post(f"{sandbox.base_url}/simulator/ring", data={"agent": edward.upn})
+    assert bare.status_code == 403
+
+    ready(edward)
+    resp = session.post(
+        f"{sandbox.base_url}/simulator/ring", data=form, headers=headers, allow_redirects=False
+    )
+    assert resp.status_code == 302
+    call = Call.objects.get()
+    data = session.get(f"{sandbox.base_url}/simulator/calls.json", timeout=10).json()
+    assert data["agents"][0]["status"] == "READY"
+    assert data["calls"][0]["connid"] == call.connid and data["calls"][0]["state"] == "ringing"
+
+    resp = session.post(
+        f"{sandbox.base_url}/simulator/ring",
+        data=dict(form, caller="12;DROP"),
+        headers=headers,
+    )
+    assert resp.status_code == 400 and "phone number" in resp.text
+    resp = session.post(
+        f"{sandbox.base_url}/simulator/calls/{call.connid}/hangup",
+        data={"csrfmiddlewaretoken": token},
+        headers=headers,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 302
+    call.refresh_from_db()
+    assert call.state == Call.RELEASED and call.released_by == "remote"
+    resp = session.post(
+        f"{sandbox.base_url}/simulator/calls/{call.connid}/hangup",
+        data={"csrfmiddlewaretoken": token},
+        headers=headers,
+    )
+    assert resp.status_code == 409
+    resp = session.post(
+        f"{sandbox.base_url}/simulator/calls/unknown/answer",
+        data={"csrfmiddlewaretoken": token},
+        headers=headers,
+    )
+    assert resp.status_code == 404
+
+
+def test_agent_server_authenticates_and_controls_calls(sandbox, edward, settings):
+    sig = agent_server.issue_signature(edward)
+    url = f"{sandbox.base_url}/agent/"
+    auth = {"signData": sig["SignData"], "signature": sig["Signature"]}
+
+    pre = requests.options(url + "poll", headers={"Origin": sandbox.crm_url}, timeout=10)
+    assert pre.status_code == 204 and pre.headers["Access-Control-Allow-Origin"] == "*"
+
+    resp = requests.post(url + "state", data={**auth, "status": "READY"}, timeout=10)
+    assert resp.status_code == 200 and resp.json()["status"] == "READY"
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    resp = requests.post(url + "state", data={**auth, "status": "DANCING"}, timeout=10)
+    assert (resp.status_code, resp.json()["code"]) == (400, "Parameter.Invalid")
+
+    call = simulator.ring_agent(edward, "13501234567")
+    polled = requests.post(url + "poll", data=auth, timeout=10).json()
+    assert polled["call"]["connid"] == call.connid and polled["call"]["state"] == "ringing"
+    resp = requests.post(url + "answer", data={**auth, "connid": call.connid}, timeout=10)
+    assert resp.json()["call"]["state"] == "talking"
+    resp = requests.post(url + "answer", data={**auth, "connid": call.connid}, timeout=10)
+    assert (resp.status_code, resp.json()["code"]) == (409, "CallStateError")
+    resp = requests.post(url + "hangup", data={**auth, "connid": call.connid}, timeout=10)
+    assert resp.json()["call"]["state"] == "released"
+    # The tracked call's release is seen by a later poll; then nothing is live.
+    polled = requests.post(url + "poll", data={**auth, "connid": call.connid}, timeout=10)
+    assert polled.json()["call"]["state"] == "released"
+    assert requests.post(url + "poll", data=auth, timeout=10).json()["call"] is None
+
+    # Someone else's call, forged or expired signatures, unknown commands, GET.
+    sissi = make_user("sissi")
+    other = agent_server.issue_signature(sissi)
+    resp = requests.post(
+        url + "hangup",
+        data={
+            "signData": other["SignData"],
+            "signature": other["Signature"],
+            "connid": call.connid,
+        },
+        timeout=10,
+    )
+    assert (resp.status_code, resp.json()["code"]) == (404, "NotExists.Call")
+    forged = {"signData": other["SignData"], "signature": sig["Signature"]}
+    resp = requests.post(url + "poll", data=forged, timeout=10)
+    assert (resp.status_code, resp.json()["code"]) == (401, "InvalidSignature")
+    old = agent_server.issue_signature(edward, now=timezone.now().timestamp() - 7200)
+    resp = requests.post(
+        url + "poll", data={"signData": old["SignData"], "signature": old["Signature"]}, timeout=10
+    )
+    assert (resp.status_code, resp.json()["code"]) == (401, "SignatureExpired")
+    assert requests.post(url + "dance", data=auth, timeout=10).status_code == 404
+    assert requests.get(url + "poll", timeout=10).status_code == 405
+    settings.SANDBOX_ENABLED = False
+    assert requests.post(url + "poll", data=auth, timeout=10).status_code == 404
