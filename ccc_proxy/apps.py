@@ -6,3 +6,6 @@ class CccProxyConfig(AppConfig):
 
     name = "ccc_proxy"
     verbose_name = "CCC proxy"
+
+    def ready(self) -> None:
+        from ccc_proxy import checks  # noqa: F401  (registers the system checks)

@@ -127,10 +127,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # requests-oauthlib/oauthlib log request bodies and tokens at DEBUG: never let them through.
     "loggers": {
+        # requests-oauthlib/oauthlib log request bodies and tokens at DEBUG: never let them through.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
+        # aliyun-python-sdk-core logs signed request URLs and parameters (SecurityToken included)
+        # on errors and at DEBUG; ccc_proxy writes its own line per call instead.
+        "aliyunsdkcore": {"level": "CRITICAL"},
     },
 }
 
@@ -254,6 +257,42 @@ else:
     _sdk_css = ["https://g.alicdn.com/acca/workbench-sdk/0.2.8/main.min.css"]
 ALIYUN_SDK_SCRIPT_URLS = env.list("ALIYUN_SDK_SCRIPT_URLS", default=_sdk_scripts)
 ALIYUN_SDK_CSS_URLS = env.list("ALIYUN_SDK_CSS_URLS", default=_sdk_css)
+
+# --- CCC proxy (/aliyun/ccc/api) ---------------------------------------------------------------
+# Actions the softphone may call through the proxy; default = what the 1.x SDK (API 2017-07-05)
+# calls (PROTOCOL.md section 2).
+CCC_PROXY_ALLOWED_ACTIONS = env.list(
+    "CCC_PROXY_ALLOWED_ACTIONS",
+    default=[
+        "RequestLoginInfo",
+        "RefreshToken",
+        "ListSkillGroupsOfUser",
+        "GetConfig",
+        "ListConfig",
+        "GetServiceExtensions",
+        "ListRecentCallRecords",
+        "PickGlobalOutboundNumbers",
+        "GetNumberRegionInfo",
+        "LaunchAppraise",
+        "ListOutboundPhoneNumberOfUser",
+        "ListRealTimeAgent",
+        "ListAgentStates",
+        "ListRecordingsByContactId",
+        "GetTurnCredentials",
+        "GetTurnServerList",
+        "AddAgentDevice",
+        "ModifyAgentDevice",
+        "ListAgentDevices",
+        "ResetUserStatus",
+        "DownloadRecording",
+    ],
+)
+# Largest softphone request accepted, bytes (body, or the `request` query parameter).
+CCC_PROXY_MAX_BODY_BYTES = env.int("CCC_PROXY_MAX_BODY_BYTES", default=64 * 1024)
+# Most top-level parameters accepted in one softphone request.
+CCC_PROXY_MAX_PARAMETERS = env.int("CCC_PROXY_MAX_PARAMETERS", default=50)
+# Answers CSRF failures on the CCC proxy API in its JSON error shape (Django's page elsewhere).
+CSRF_FAILURE_VIEW = "ccc_proxy.views.csrf_failure"
 
 # --- Token encryption at rest ----------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by putting a new key first).

@@ -1,0 +1,113 @@
+"""Per-call CPU overhead of the CCC proxy, without the network: prints microseconds per operation.
+
+    .venv/bin/python benchmarks/ccc_proxy_overhead.py
+
+Measures the two conversions on realistic 2017-07-05 shapes (a ListSkillGroupsOfUser answer and a
+100-record ListRecentCallRecords answer), and building the per-call aliyun-python-sdk-core client
+and request (``make_client`` + ``build_request``: a new AcsClient per agent call).
+"""
+
+import os
+import sys
+import timeit
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crmdemo.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from ccc_proxy import client  # noqa: E402
+from ccc_proxy.conversion import to_openapi_parameters, to_sdk_response  # noqa: E402
+
+NUMBER = {
+    "PhoneNumberId": "pn-1",
+    "Number": "02161234567",
+    "Province": "Shanghai",
+    "City": "Shanghai",
+    "Usage": "Bidirection",
+    "AllowOutbound": True,
+    "TestOnly": False,
+    "Trunks": 10,
+    "RemainingTime": 0,
+    "PhoneNumberDescription": "hotline",
+    "InstanceId": "i",
+}
+SKILLS = {
+    "RequestId": "r",
+    "Success": True,
+    "Code": "OK",
+    "HttpStatusCode": 200,
+    "SkillLevels": {
+        "SkillLevel": [
+            {
+                "SkillLevelId": f"skl-{i}",
+                "Level": 5,
+                "Skill": {
+                    "SkillGroupId": f"g{i}",
+                    "SkillGroupName": "Sales",
+                    "OutboundPhoneNumbers": {"PhoneNumber": [NUMBER, NUMBER]},
+                },
+            }
+            for i in range(5)
+        ]
+    },
+}
+RECORDS = {
+    "RequestId": "r",
+    "Success": True,
+    "CallDetailRecords": {
+        "List": {
+            "CallDetailRecord": [
+                {
+                    "ContactId": f"c{i}",
+                    "ContactType": "Inbound",
+                    "CallingNumber": "13501234567",
+                    "CalledNumber": "02161234567",
+                    "StartTime": 1764400000000,
+                    "Duration": 42,
+                    "AgentNames": "edward",
+                    "SkillGroupNames": "Sales",
+                }
+                for i in range(100)
+            ]
+        },
+        "PageNumber": 1,
+        "PageSize": 100,
+        "TotalCount": 100,
+    },
+}
+REQUEST = {
+    "instanceId": "i",
+    "pageNumber": 1,
+    "pageSize": 100,
+    "startTime": 1764400000000,
+    "criteria": {"phone": "135", "skillGroups": ["g1", "g2"]},
+    "withRecording": True,
+}
+
+
+def per_call_us(fn, number: int) -> float:
+    best = min(timeit.repeat(fn, number=number, repeat=5))
+    return best / number * 1e6
+
+
+def build_client_and_request():
+    acs = client.make_client(client.StsCredentials("STS.id", "secret", "token"))
+    client.build_request("ListSkillGroupsOfUser", {"InstanceId": "i"})
+    acs.session.close()
+
+
+if __name__ == "__main__":
+    for name in client.OVERRIDE_ENVIRONMENT_VARIABLES:
+        os.environ.pop(name, None)
+    rows = [
+        ("to_sdk_response(ListSkillGroupsOfUser, 5 groups)", lambda: to_sdk_response(SKILLS), 5000),
+        ("to_sdk_response(ListRecentCallRecords, 100 rows)", lambda: to_sdk_response(RECORDS), 500),
+        ("to_openapi_parameters(6 params, nested)", lambda: to_openapi_parameters(REQUEST), 20000),
+        ("make_client + build_request", build_client_and_request, 500),
+    ]
+    for label, fn, number in rows:
+        print(f"{label:55s} {per_call_us(fn, number):9.1f} us/call")

@@ -1,0 +1,129 @@
+"""HTTP face of the proxy: the softphone SDK's ``ajaxPath`` endpoint and a DEBUG-only tool page."""
+
+import json
+import time
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
+from django.shortcuts import render
+from django.views.csrf import csrf_failure as django_csrf_failure
+
+from ccc_proxy import services
+from ccc_proxy.services import ProxyError
+
+# Fetch Metadata values accepted on the API (absent = an older browser or a non-browser client,
+# left to Django's Origin and CSRF checks).
+_SAME_ORIGIN = {None, "same-origin"}
+
+
+def _softphone_request_text(request: HttpRequest) -> str:
+    """Parse the HTTP request the SDK sent into its ``request`` JSON text (ProxyError if bad)."""
+    if request.method != "POST":
+        raise ProxyError(405, "MethodNotAllowed", "use POST")
+    if not request.user.is_authenticated:
+        raise ProxyError(401, "LoginRequired", "sign in to the CRM first")
+    if request.headers.get("Sec-Fetch-Site") not in _SAME_ORIGIN:
+        raise ProxyError(403, "CrossOriginRefused", "cross-origin requests are refused")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError as exc:
+        raise ProxyError(400, "InvalidRequest", "bad Content-Length") from exc
+    if declared > settings.CCC_PROXY_MAX_BODY_BYTES:
+        limit = settings.CCC_PROXY_MAX_BODY_BYTES
+        raise ProxyError(413, "RequestTooLarge", f"the request is larger than {limit} bytes")
+    content_type = request.content_type or ""
+    try:
+        if content_type == "multipart/form-data":
+            body, form_request = b"", request.POST.get("request")
+        else:
+            body, form_request = request.body, None
+    except UnreadablePostError as exc:
+        raise ProxyError(400, "InvalidRequest", "the request body could not be read") from exc
+    return services.read_request_text(
+        request.META.get("CONTENT_TYPE", ""), body, request.GET.get("request"), form_request
+    )
+
+
+def api(request: HttpRequest) -> JsonResponse:
+    """``POST /aliyun/ccc/api?action=<Api>`` with ``request=<JSON object>`` (form field, query
+    parameter, or the raw body): the 1.x softphone SDK's ``ajaxPath``.
+
+    200 with the converted answer, or ``{"requestId", "errorCode", "message"}`` with 400, 401,
+    403, 405, 413, the upstream's 4xx, 502, 503 or 504 (see ``services``). CSRF is enforced by
+    Django's middleware (the SDK sends ``X-CSRFToken`` through ``ajaxHeaders``); a rejection is
+    answered in the same JSON shape by ``csrf_failure``.
+    """
+    started = time.monotonic()
+    action = request.GET.get("action")
+    try:
+        result = services.forward(request.user, action, _softphone_request_text(request))
+    except ProxyError as exc:
+        local_id = None if exc.upstream_request_id else exc.request_id
+        services.log_call(
+            request.user,
+            action,
+            exc.status,
+            exc.upstream_request_id,
+            started,
+            error=exc.error_code,
+            local_request_id=local_id,
+        )
+        headers = {"Allow": "POST"} if exc.status == 405 else None
+        return JsonResponse(exc.as_json(), status=exc.status, headers=headers)
+    services.log_call(
+        request.user, action, 200, result.request_id, started, retried=result.retried or None
+    )
+    return JsonResponse(result.body)
+
+
+def csrf_failure(request: HttpRequest, reason: str = ""):
+    """``CSRF_FAILURE_VIEW``: JSON 403 in the proxy's error shape for the API, Django's page
+    everywhere else."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or match.view_name != "ccc_proxy:api":
+        return django_csrf_failure(request, reason=reason)
+    error = ProxyError(403, "CsrfFailed", f"CSRF verification failed: {reason}")
+    services.log_call(
+        request.user, request.GET.get("action"), 403, None, time.monotonic(), error=error.error_code
+    )
+    return JsonResponse(error.as_json(), status=403)
+
+
+@login_required
+def debug(request: HttpRequest):
+    """``/aliyun/ccc/api/debug`` (DEBUG only, else 404): call an allowed action by hand and see
+    the upstream's raw answer next to the converted one."""
+    if not settings.DEBUG:
+        raise Http404("The CCC proxy debug page exists only with DEBUG on.")
+    actions = services.allowed_actions()
+    context = {
+        "actions": actions,
+        "action": request.POST.get("action", actions[0] if actions else ""),
+        "request_text": request.POST.get("request", "{}"),
+    }
+    if request.method == "POST":
+        started = time.monotonic()
+        try:
+            result = services.forward(request.user, context["action"], context["request_text"])
+        except ProxyError as exc:
+            context.update(status=exc.status, error=json.dumps(exc.as_json(), indent=2))
+            services.log_call(
+                request.user,
+                context["action"],
+                exc.status,
+                exc.upstream_request_id,
+                started,
+                error=exc.error_code,
+                page="debug",
+            )
+        else:
+            context.update(
+                status=200,
+                raw=json.dumps(result.raw, indent=2, ensure_ascii=False),
+                converted=json.dumps(result.body, indent=2, ensure_ascii=False),
+            )
+            services.log_call(
+                request.user, context["action"], 200, result.request_id, started, page="debug"
+            )
+    return render(request, "ccc_proxy/debug.html", context)
