@@ -51,8 +51,8 @@ RETRY_SAFE_ACTIONS = frozenset(
         "ListRealTimeAgent",
         "ListAgentStates",
         "ListRecordingsByContactId",
-        "GetTurnCredentials",
-        "GetTurnServerList",
+        "GetTURNCredentials",
+        "GetTURNServerList",
         "ListAgentDevices",
         "DownloadRecording",
     }

@@ -124,10 +124,22 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {"format": "[%(asctime)s] %(message)s"},
+    },
+    # Every handler hides credential-bearing parameters (crmdemo/logging.py).
+    "filters": {"redact": {"()": "crmdemo.logging.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's default config gives these loggers handlers of their own; replace them so that
+        # each line is written once and always through the redacting filter.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
         # requests-oauthlib/oauthlib log request bodies and tokens at DEBUG: never let them through.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
@@ -278,8 +290,8 @@ CCC_PROXY_ALLOWED_ACTIONS = env.list(
         "ListRealTimeAgent",
         "ListAgentStates",
         "ListRecordingsByContactId",
-        "GetTurnCredentials",
-        "GetTurnServerList",
+        "GetTURNCredentials",
+        "GetTURNServerList",
         "AddAgentDevice",
         "ModifyAgentDevice",
         "ListAgentDevices",

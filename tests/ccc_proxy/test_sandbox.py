@@ -23,7 +23,7 @@ ACTIONS = {
     "GetNumberRegionInfo": {"number": "13501234567"},
     "ListOutboundPhoneNumberOfUser": {},
     "ListAgentStates": {},
-    "GetTurnServerList": {},
+    "GetTURNServerList": {},
     "ListAgentDevices": {},
 }
 
