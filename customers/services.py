@@ -38,6 +38,7 @@ __all__ = [
     "recent_calls",
     "renormalize_phones",
     "search_customers",
+    "set_call_notes",
 ]
 
 
@@ -401,6 +402,19 @@ def _locked_record(agent, contact_id: str, direction: str) -> CallRecord:
             )
     except IntegrityError:
         return found.get()
+
+
+def set_call_notes(agent, record_id: int, notes: str) -> CallRecord:
+    """Replace the wrap-up notes of ``agent``'s own call ``record_id`` (after the call, from the
+    customer's page). Raises ``CallRecord.DoesNotExist`` when the call is not the agent's, and
+    :class:`InvalidCallEvent` for notes longer than 5000 characters or with control characters.
+    """
+    notes = _text(notes, "notes", MAX_NOTES_CHARS)
+    with transaction.atomic():
+        record = CallRecord.objects.select_for_update().get(pk=record_id, agent=agent)
+        record.notes = notes
+        record.save(update_fields=["notes", "updated"])
+    return record
 
 
 def recent_calls(customer: Customer, limit: int = 20) -> list[CallRecord]:

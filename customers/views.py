@@ -6,10 +6,12 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from customers import services
 from customers.forms import CustomerCreateForm
-from customers.models import Customer
+from customers.models import CallRecord, Customer
 
 VIEW_PERM = "customers.view_customer"
 
@@ -51,9 +53,29 @@ def customer_list(request):
 @_can_view
 def customer_detail(request, pk):
     """One customer with all of its phone numbers."""
+    return _customer_page(request, pk)
+
+
+def _customer_page(request, pk, status=200, **extra):
     customer = get_object_or_404(Customer.objects.prefetch_related("phones"), pk=pk)
-    ctx = {"customer": customer, "calls": services.recent_calls(customer)}
-    return render(request, "customers/detail.html", ctx)
+    ctx = {"customer": customer, "calls": services.recent_calls(customer), **extra}
+    return render(request, "customers/detail.html", ctx, status=status)
+
+
+@require_POST
+@_can_view
+def call_notes(request, pk):
+    """``POST /customers/calls/<pk>/notes``: the agent edits the wrap-up notes of one of their own
+    calls on a customer's page, then returns there. 404 for another agent's call; unusable notes
+    give the page again with the error and the typed text (400)."""
+    record = get_object_or_404(CallRecord, pk=pk, agent=request.user, customer__isnull=False)
+    notes = request.POST.get("notes", "")
+    try:
+        services.set_call_notes(request.user, record.pk, notes)
+    except services.InvalidCallEvent as exc:
+        error = {"notes_error": str(exc), "notes_call": record.pk, "notes_text": notes}
+        return _customer_page(request, record.customer_id, status=400, **error)
+    return redirect(reverse("customers:detail", args=[record.customer_id]) + "#calls")
 
 
 @login_required

@@ -221,3 +221,24 @@ def test_new_customer_needs_the_add_permission(client, django_user_model):
 )
 def test_dial_string_is_what_an_agent_in_china_would_dial(number, dial):
     assert dial_string(number) == dial
+
+
+def test_agent_edits_own_call_notes_on_the_customer_page(agent_client, agent, supervisor, mr_lu):
+    record = inbound(agent, "released", T0)
+    other = inbound(supervisor, "released", T0)
+    url = reverse("customers:call_notes", args=[record.pk])
+    response = agent_client.post(url, {"notes": "Called back, all fine"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:detail", args=[mr_lu.pk]) + "#calls"
+    record.refresh_from_db()
+    assert record.notes == "Called back, all fine"
+    page = agent_client.get(reverse("customers:detail", args=[mr_lu.pk])).content.decode()
+    assert page.count("Edit notes") == 1  # only the agent's own call
+    # Another agent's call, a GET, unusable notes.
+    assert agent_client.post(reverse("customers:call_notes", args=[other.pk])).status_code == 404
+    assert agent_client.get(url).status_code == 405
+    response = agent_client.post(url, {"notes": "bad\x00notes"})
+    assert response.status_code == 400
+    assert "control characters" in response.content.decode()
+    record.refresh_from_db()
+    assert record.notes == "Called back, all fine"
