@@ -76,10 +76,16 @@ def test_the_whole_journey(page, demo, simulator, shots):
     expect(row).to_contain_text("Asked for the 2018 demo invoice")
     expect(row).to_contain_text("completed")
     expect(row.locator(".duration")).to_have_text(re.compile(r"^[1-9]\d* s$"))
+    # The floating button hides the panel (changeVisible) and shows it again.
+    page.click("#softphone-toggle")
+    expect(page.locator("#softphone-panel")).to_be_hidden()
+    assert page.get_attribute(".wbsdk", "hidden") is not None  # changeVisible(false)
+    shots(page, "call-logged")
+    page.click("#softphone-toggle")
+    expect(page.locator(".wbsdk")).to_be_visible()
     record = CallRecord.objects.get(direction="inbound")
     assert record.customer.name == "Mr Lu" and record.agent.username == "edward"
     assert record.caller == MR_LU and record.duration >= 1 and record.answered_at
-    shots(page, "call-logged")
 
     # Click-to-dial Miss Lu: the simulator sees the outbound call and plays her answering.
     page.get_by_role("link", name="Customer list").click()
