@@ -165,6 +165,27 @@
       number.replace(/\D/g, "").length >= 3;
   }
 
+  // GET the customers with `number`: {ok, data: {matches: [{id, name, company, url}]}}.
+  function lookup(number) {
+    return fetch(cfg.lookupUrl + "?number=" + encodeURIComponent(number), {
+      credentials: "same-origin", headers: { Accept: "application/json" }
+    }).then(function (resp) {
+      return resp.json().then(function (data) { return { ok: resp.ok, data: data }; });
+    });
+  }
+
+  // An outbound call: name the customer being called (the agent is on their page already).
+  function describeCallee(call) {
+    var seq = call.popSeq, number = (call.callee || "").trim();
+    if (!cfg.canViewCustomers || !usableNumber(number)) return;
+    lookup(number).then(function (answer) {
+      var matches = answer.ok && answer.data.matches || [];
+      if (seq === popSeq && matches.length === 1) {
+        popBody.appendChild(el("p", { "class": "wb-pop-customer" }, customerLine(matches[0])));
+      }
+    }, function () { /* the number stays shown */ });
+  }
+
   function screenPop(call) {
     var seq = ++popSeq;
     var number = (call.caller || "").trim();
@@ -182,11 +203,7 @@
     }
     showPop("Incoming call", number, "looking", call);
     popBody.appendChild(el("p", { "class": "muted" }, "Looking up the caller\u2026"));
-    return fetch(cfg.lookupUrl + "?number=" + encodeURIComponent(number), {
-      credentials: "same-origin", headers: { Accept: "application/json" }
-    }).then(function (resp) {
-      return resp.json().then(function (data) { return { ok: resp.ok, data: data }; });
-    }).then(function (answer) {
+    return lookup(number).then(function (answer) {
       if (seq !== popSeq) return;  // a newer call popped meanwhile: never pop the wrong customer
       if (!answer.ok) {
         showPop("Incoming call", number, "error", call);
@@ -285,6 +302,7 @@
       });
       call.popSeq = ++popSeq;
       showPop("Calling", callee, "dialing", call);
+      describeCallee(call);
       logEvent(call, "dialing");
     },
     onCallEstablish: function (connid, caller, privateData) {

@@ -92,6 +92,7 @@ def test_the_whole_journey(page, demo, simulator, shots):
     crm.locator("a.phone", has_text=MISS_LU).click()
     wait_status(page, 8)
     expect(pop).to_contain_text(MISS_LU)
+    expect(pop.locator(".wb-pop-customer")).to_have_text("Miss Lu \u00b7 Alibaba Cloud demo")
     row = simulator.call_row(MISS_LU)
     expect(row).to_have_class("ringing")
     expect(row).to_contain_text("outbound")
