@@ -70,6 +70,8 @@
 
   // --- call log ---------------------------------------------------------------------------------
 
+  var pending = 0;          // call-log posts not yet answered
+
   function send(body, attempt) {
     return fetch(cfg.callLogUrl, {
       method: "POST",
@@ -104,8 +106,11 @@
       callee: call.callee,
       at: new Date().toISOString()
     }, extra || {});
+    pending += 1;
     call.chain = (call.chain || Promise.resolve()).then(function () {
       return send(body, 1);
+    }).finally(function () {
+      pending -= 1;
     }).then(function (record) {
       if (record) {
         call.record = record;
@@ -135,6 +140,7 @@
   // The pop belongs to one call at a time (data-contact-id).
   function showPop(title, number, kind, call) {
     if (pop.getAttribute("data-contact-id") !== callKey(call)) {
+      saveUnsavedNotes();
       pop.setAttribute("data-contact-id", callKey(call));
       pop.removeAttribute("data-outcome");
       popOutcome.textContent = "";
@@ -249,6 +255,19 @@
     });
   }
 
+  var wrapupCall = null;    // the call the wrap-up form is for
+  var wrapupDirty = false;  // typed but not saved
+
+  wrapup.notes.addEventListener("input", function () { wrapupDirty = true; });
+
+  // A new call takes the pop while notes of the last one are typed but not saved: save them.
+  function saveUnsavedNotes() {
+    if (wrapupCall && wrapupDirty && !wrapup.hidden && wrapup.notes.value.trim()) {
+      logEvent(wrapupCall, "notes", { notes: wrapup.notes.value });
+    }
+    wrapupDirty = false;
+  }
+
   function showWrapup(call) {
     if (call.popSeq && call.popSeq !== popSeq) return;  // another call owns the pop now
     if (pop.hidden || pop.getAttribute("data-contact-id") !== callKey(call)) {
@@ -260,10 +279,14 @@
     showRecord(call);
     wrapup.hidden = false;
     wrapup.notes.value = "";
+    wrapupCall = call;
+    wrapupDirty = false;
     wrapupStatus.textContent = "";
-    wrapup.notes.focus();
+    // Not while the agent types in a CRM page (e.g. the new-customer form in the frame).
+    if (document.activeElement === document.body) wrapup.notes.focus();
     wrapup.onsubmit = function (event) {
       event.preventDefault();
+      wrapupDirty = false;
       wrapupStatus.textContent = "Saving\u2026";
       logEvent(call, "notes", { notes: wrapup.notes.value }).then(function (record) {
         if (!record) { wrapupStatus.textContent = "Not saved."; return; }
@@ -374,7 +397,13 @@
     return { ok: true, reason: "" };
   }
 
-  window.crmWorkbench = { dial: dial, status: statusNow, open: openInFrame };
+  window.crmWorkbench = {
+    dial: dial,
+    status: statusNow,
+    open: openInFrame,
+    /** Call-log events posted but not yet answered (0 when the log is up to date). */
+    pending: function () { return pending; }
+  };
 
   // --- the panel, navigation --------------------------------------------------------------------
 

@@ -73,6 +73,14 @@ def link_sandbox_account(page, sandbox, upn=EDWARD_UPN, password="1234"):
     expect(page.locator("#aliyun-account .aliyun-upn")).to_have_text(upn)
 
 
+def logged(page):
+    """Wait until the workbench has no call-log post in flight, so the database may be read.
+
+    (The live server's SQLite test database is shared in memory: a read during a write fails.)
+    """
+    page.wait_for_function("window.crmWorkbench && window.crmWorkbench.pending() === 0")
+
+
 def wait_status(page, code, timeout=10_000):
     """Wait until the softphone's status code (PROTOCOL.md §2) is ``code``."""
     try:

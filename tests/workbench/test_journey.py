@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from customers.models import CallRecord, Customer
-from tests.workbench.conftest import go_ready, link_sandbox_account, sign_in, wait_status
+from tests.workbench.conftest import go_ready, link_sandbox_account, logged, sign_in, wait_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -83,6 +83,7 @@ def test_the_whole_journey(page, demo, simulator, shots):
     shots(page, "call-logged")
     page.click("#softphone-toggle")
     expect(page.locator(".wbsdk")).to_be_visible()
+    logged(page)
     record = CallRecord.objects.get(direction="inbound")
     assert record.customer.name == "Mr Lu" and record.agent.username == "edward"
     assert record.caller == MR_LU and record.duration >= 1 and record.answered_at
@@ -102,6 +103,7 @@ def test_the_whole_journey(page, demo, simulator, shots):
     page.click(".wbsdk-hangup")
     wait_status(page, 3)
     expect(pop).to_have_attribute("data-outcome", "completed")
+    logged(page)
     outbound = CallRecord.objects.get(direction="outbound")
     assert outbound.customer.name == "Miss Lu" and outbound.callee == MISS_LU
 
@@ -119,6 +121,7 @@ def test_the_whole_journey(page, demo, simulator, shots):
     crm.get_by_role("button", name="Create customer").click()
     expect(crm.get_by_role("heading", name="Mr Stranger")).to_be_visible()
     expect(crm.locator("#calls tbody tr").first).to_contain_text("missed")
+    logged(page)
     missed = CallRecord.objects.get(caller=STRANGER)
     assert missed.customer == Customer.objects.get(name="Mr Stranger")
 
@@ -129,5 +132,6 @@ def test_the_whole_journey(page, demo, simulator, shots):
     assert page.evaluate("typeof window.workbench") == "undefined"
     shots(page, "revoked")
 
+    logged(page)
     assert CallRecord.objects.count() == 3
     assert page.problems == []

@@ -9,7 +9,13 @@ from playwright.sync_api import expect
 
 from customers.models import CallRecord, Customer
 from customers.services import ensure_customer
-from tests.workbench.conftest import go_ready, link_sandbox_account, sign_in, wait_status
+from tests.workbench.conftest import (
+    go_ready,
+    link_sandbox_account,
+    logged,
+    sign_in,
+    wait_status,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,8 +44,19 @@ def test_several_matches_offer_a_chooser_and_the_choice_is_logged(ready, simulat
     wait_status(page, 3)
     expect(pop).to_have_attribute("data-outcome", "missed")  # the call log has the hang-up
     expect(page.locator(".wb-wrapup")).to_be_visible()
+    logged(page)
     record = CallRecord.objects.get()
     assert record.customer == brother and record.outcome == CallRecord.MISSED
+
+    # Notes typed but not saved when the next call rings are saved, not lost.
+    page.fill(".wb-wrapup textarea", "Brother called, will call again")
+    simulator.ring(MISS_LU)
+    wait_status(page, 6)
+    expect(pop).to_contain_text("Miss Lu")
+    expect(pop).to_have_attribute("data-outcome", "ringing")  # the new call's first event
+    logged(page)
+    record.refresh_from_db()
+    assert record.notes == "Brother called, will call again"
     assert page.problems == []
 
 
@@ -110,6 +127,7 @@ def test_click_to_dial_says_why_it_cannot_call(page, demo):
     page.click(".wbsdk-hangup")
     wait_status(page, 4)
     expect(page.locator("#screen-pop")).to_have_attribute("data-outcome", "no_answer")
+    logged(page)
     assert CallRecord.objects.get().callee == MISS_LU
     assert page.problems == []
 
