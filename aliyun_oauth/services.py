@@ -156,6 +156,14 @@ def _take_pending(session: MutableMapping, state: str | None) -> dict | None:
     return entry
 
 
+def _other_grant(replaced: LinkedAccount, new: LinkedAccount) -> bool:
+    """Whether revoking ``replaced``'s tokens would leave ``new``'s intact (never revoke a
+    refresh_token or access token that the new link still holds)."""
+    if replaced.refresh_token:
+        return replaced.refresh_token != new.refresh_token
+    return replaced.access_token != new.access_token
+
+
 def complete_authorization(user, session: MutableMapping, params: dict[str, str]) -> None:
     """Finish linking from the provider's authorization response ``params`` (``code``,
     ``state``, or ``error``/``error_description``), for ``user`` in this ``session``.
@@ -163,8 +171,9 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
     Consumes the state first, atomically (one conditional DELETE of its PendingAuthorization:
     of identical concurrent callbacks only one goes on), exchanges the code with its
     code_verifier, verifies the id_token (nonce included), reads userinfo and stores the tokens
-    encrypted, replacing any earlier link. Stores nothing on failure; when the id_token or
-    userinfo fails after the exchange, the unstored tokens are revoked (best effort).
+    encrypted, replacing any earlier link; the replaced tokens are then revoked upstream (best
+    effort, after the commit). Stores nothing on failure; when the id_token or userinfo fails
+    after the exchange, the unstored tokens are revoked (best effort).
 
     Raises AuthorizationFailed (provider error, missing/unknown/used/expired state, missing code,
     IdTokenInvalid), TokenRequestRejected (e.g. replayed code), OAuthUpstreamError.
@@ -238,7 +247,11 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
         if f.attname not in ("id", "user_id")
     }
     with transaction.atomic():
+        replaced = LinkedAccount.objects.select_for_update().filter(user=user).first()
         LinkedAccount.objects.update_or_create(user=user, defaults=fields)
+        if replaced is not None and _other_grant(replaced, account):
+            old = (replaced.refresh_token, replaced.access_token)
+            transaction.on_commit(lambda: _revoke_quietly(cfg, *old))
     log.info("aliyun_oauth: user %s linked Alibaba Cloud subject %s", user.pk, account.subject)
 
 
