@@ -271,3 +271,26 @@ def test_relink_succeeds_when_the_replaced_tokens_cannot_be_revoked(
     settings.ALIYUN_OAUTH_REVOKE_URL = "http://127.0.0.1:9/v1/revoke"  # nothing listens there
     link(edward_client)
     assert _alive(LinkedAccount.objects.get(user=edward).access_token)
+
+
+def test_failed_relink_says_the_existing_link_is_still_active(oauth_sandbox, edward, edward_client):
+    link(edward_client)
+    before = LinkedAccount.objects.get(user=edward).access_token_encrypted
+    for answer in (
+        {"error": "access_denied", "error_description": "The user denied."},
+        {"code": "not-a-code"},
+    ):
+        state = auth_params(start_link(edward_client))["state"]
+        response = edward_client.post("/aliyun/auth/callback", {**answer, "state": state})
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert "Nothing was stored" in page
+        assert f"{EDWARD_UPN}</strong> is still linked" in page, page
+    assert LinkedAccount.objects.get(user=edward).access_token_encrypted == before
+    # Without a link, the page does not claim one.
+    LinkedAccount.objects.all().delete()
+    state = auth_params(start_link(edward_client))["state"]
+    response = edward_client.post(
+        "/aliyun/auth/callback", {"error": "access_denied", "state": state}
+    )
+    assert "still linked" not in response.content.decode()
