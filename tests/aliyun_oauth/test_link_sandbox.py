@@ -294,3 +294,11 @@ def test_failed_relink_says_the_existing_link_is_still_active(oauth_sandbox, edw
         "/aliyun/auth/callback", {"error": "access_denied", "state": state}
     )
     assert "still linked" not in response.content.decode()
+
+
+def test_resubmit_page_offers_continue_only_without_javascript(oauth_sandbox, edward_client):
+    fields = sandbox_approve(start_link(edward_client))
+    page = Client().post("/aliyun/auth/callback", fields).content.decode()
+    # With JavaScript the form submits itself once; a visible button would invite a second,
+    # identical callback while the first is in flight.
+    assert "<noscript>" in page and page.index("<noscript>") < page.index("<button")
