@@ -182,6 +182,46 @@ def test_bad_bodies_are_400(edward, fake_ccc, raw, content_type, code):
     assert fake_ccc.requests == []
 
 
+@pytest.mark.parametrize(
+    "request_object",
+    [
+        {"userId": "\ud800"},  # a lone surrogate: json.dumps sends it as the escape \ud800
+        {"userId": "a\udfffb"},
+        {"userId": "u\x00"},
+        {"userId": "u\x1b[2J"},
+        {"criteria": {"name": ["ok", "\ud83d"]}},
+        {"criteria": {"k\x00": 1}},
+    ],
+)
+def test_unsendable_text_is_400_invalid_parameter_not_an_upstream_fault(
+    edward, fake_ccc, caplog, request_object
+):
+    caplog.set_level("INFO")
+    body = assert_error(
+        edward.call("ListSkillGroupsOfUser", request_object), 400, "InvalidParameter"
+    )
+    assert "U+" in body["message"]
+    assert fake_ccc.requests == []
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+@pytest.mark.parametrize("depth", [33, 500, 990, 5000])
+def test_deep_nesting_is_a_clean_400(edward, fake_ccc, depth):
+    text = '{"criteria":' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    response = edward.call("ListSkillGroupsOfUser", params={"request": text})
+    body = assert_error(response, 400, "InvalidRequest")
+    assert body["message"] == "the request JSON nests deeper than 32 levels"
+    assert fake_ccc.requests == []
+
+
+def test_nesting_up_to_the_limit_is_forwarded(edward, fake_ccc):
+    fake_ccc.handler = ok
+    text = '{"criteria":' + "[" * 31 + "]" * 31 + ', "note": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}'
+    response = edward.call("ListSkillGroupsOfUser", params={"request": text})
+    assert response.status_code == 200, response.text
+    assert fake_ccc.requests[0]["Criteria"] == "[" * 31 + "]" * 31
+
+
 def test_too_large_is_413_and_too_many_parameters_400(edward, fake_ccc, settings):
     settings.CCC_PROXY_MAX_BODY_BYTES = 2000
     settings.CCC_PROXY_MAX_PARAMETERS = 5
