@@ -237,6 +237,54 @@ def test_too_large_is_413_and_too_many_parameters_400(edward, fake_ccc, settings
     assert fake_ccc.requests == []
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        # past DATA_UPLOAD_MAX_NUMBER_FIELDS (1000): Django refuses when the CSRF check reads POST
+        (
+            {"data": [("request", "{}")] + [(f"f{i}", "x") for i in range(2000)]},
+            400,
+            "InvalidRequest",
+        ),
+        (
+            {"files": [("request", (None, "{}"))] + [(f"f{i}", (None, "x")) for i in range(2000)]},
+            400,
+            "InvalidRequest",
+        ),
+        # past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) and CCC_PROXY_MAX_BODY_BYTES
+        ({"data": {"request": "{}", "pad": "x" * 3_000_000}}, 413, "RequestTooLarge"),
+        (
+            {
+                "data": b"request=%7B%7D",
+                "headers": {"Content-Type": "application/x-www-form-urlencoded; charset=latin-1"},
+            },
+            400,
+            "InvalidRequest",
+        ),
+        (
+            {"data": b"--x\r\nbroken", "headers": {"Content-Type": "multipart/form-data"}},
+            400,
+            "InvalidRequest",
+        ),
+    ],
+)
+def test_bodies_django_refuses_to_parse_get_json_errors(
+    edward, fake_ccc, settings, kwargs, status, code
+):
+    settings.CCC_PROXY_MAX_BODY_BYTES = 10_000_000  # so that Django's own limits are reached
+    headers = kwargs.pop("headers", {})
+    response = edward.call("ListSkillGroupsOfUser", headers=headers, **kwargs)
+    assert_error(response, status, code)
+    assert fake_ccc.requests == []
+
+
+def test_csrf_still_checked_after_the_body_is_read(edward, fake_ccc):
+    for data in ({"request": "{}"}, [("request", "{}")] + [(f"f{i}", "x") for i in range(900)]):
+        response = edward.call("ListSkillGroupsOfUser", data=data, headers={"X-CSRFToken": ""})
+        assert_error(response, 403, "CsrfFailed")
+    assert fake_ccc.requests == []
+
+
 def test_instance_id_pinned(edward, fake_ccc):
     fake_ccc.handler = ok
     response = edward.call("ListSkillGroupsOfUser", {"instanceId": "someone-elses"})
