@@ -25,31 +25,34 @@ from ccc_proxy.services import ProxyError
 _SAME_ORIGIN = {None, "same-origin"}
 
 
-def _read_form(request: HttpRequest) -> None:
-    """Have Django read and parse a POST body now, turning its refusals into ``ProxyError``:
-    413 past ``CCC_PROXY_MAX_BODY_BYTES`` (or ``DATA_UPLOAD_MAX_MEMORY_SIZE``), 400 for too many
-    fields or files (``DATA_UPLOAD_MAX_NUMBER_FIELDS``...) or a body that cannot be parsed.
+def _parsed(request: HttpRequest, attribute: str):
+    """``request.GET`` or ``request.POST``, with Django's refusals as ``ProxyError``: 413 past
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, 400 past ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` (or
+    ``..._FILES``) or for a body that cannot be parsed."""
+    try:
+        return getattr(request, attribute)
+    except RequestDataTooBig as exc:
+        raise ProxyError(413, "RequestTooLarge", "the request body is too large") from exc
+    except (TooManyFieldsSent, TooManyFilesSent) as exc:
+        raise ProxyError(400, "InvalidRequest", "the request has too many fields") from exc
+    except (MultiPartParserError, BadRequest, UnreadablePostError) as exc:
+        raise ProxyError(400, "InvalidRequest", "the request body could not be read") from exc
 
-    Done before the CSRF check, which reads ``request.POST`` and would otherwise let these
-    escape as Django's HTML 400 page."""
+
+def _read_form(request: HttpRequest) -> None:
+    """Have Django read and parse a POST body now (``_parsed``), refusing first one larger than
+    ``CCC_PROXY_MAX_BODY_BYTES`` (413). Done before the CSRF check, which reads
+    ``request.POST`` and would otherwise let Django's refusals escape as its HTML 400 page."""
     if request.method != "POST":
         return
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError as exc:
         raise ProxyError(400, "InvalidRequest", "bad Content-Length") from exc
-    limit = settings.CCC_PROXY_MAX_BODY_BYTES
-    too_large = ProxyError(413, "RequestTooLarge", f"the request is larger than {limit} bytes")
-    if declared > limit:
-        raise too_large
-    try:
-        request.POST  # noqa: B018 -- parsed once here; Django keeps the result
-    except RequestDataTooBig as exc:
-        raise too_large from exc
-    except (TooManyFieldsSent, TooManyFilesSent) as exc:
-        raise ProxyError(400, "InvalidRequest", "the form has too many fields") from exc
-    except (MultiPartParserError, BadRequest, UnreadablePostError) as exc:
-        raise ProxyError(400, "InvalidRequest", "the request body could not be read") from exc
+    if declared > settings.CCC_PROXY_MAX_BODY_BYTES:
+        limit = settings.CCC_PROXY_MAX_BODY_BYTES
+        raise ProxyError(413, "RequestTooLarge", f"the request is larger than {limit} bytes")
+    _parsed(request, "POST")
 
 
 def _softphone_request_text(request: HttpRequest) -> str:
@@ -70,11 +73,13 @@ def _softphone_request_text(request: HttpRequest) -> str:
     )
 
 
-def _refused(request: HttpRequest, exc: ProxyError, started: float) -> JsonResponse:
+def _refused(
+    request: HttpRequest, action: str | None, exc: ProxyError, started: float
+) -> JsonResponse:
     local_id = None if exc.upstream_request_id else exc.request_id
     services.log_call(
         request.user,
-        request.GET.get("action"),
+        action,
         exc.status,
         exc.upstream_request_id,
         started,
@@ -98,20 +103,21 @@ def api(request: HttpRequest) -> JsonResponse:
     large, too many fields) is answered 413/400 in that shape too (``_read_form``).
     """
     started = time.monotonic()
+    action = None
     try:
+        action = _parsed(request, "GET").get("action")
         _read_form(request)
     except ProxyError as exc:
-        return _refused(request, exc, started)
-    return _checked_api(request, started)
+        return _refused(request, action, exc, started)
+    return _checked_api(request, action, started)
 
 
 @csrf_protect  # ...which runs here, after the body was read safely
-def _checked_api(request: HttpRequest, started: float) -> JsonResponse:
-    action = request.GET.get("action")
+def _checked_api(request: HttpRequest, action: str | None, started: float) -> JsonResponse:
     try:
         result = services.forward(request.user, action, _softphone_request_text(request))
     except ProxyError as exc:
-        return _refused(request, exc, started)
+        return _refused(request, action, exc, started)
     services.log_call(
         request.user, action, 200, result.request_id, started, retried=result.retried or None
     )

@@ -278,6 +278,13 @@ def test_bodies_django_refuses_to_parse_get_json_errors(
     assert fake_ccc.requests == []
 
 
+def test_too_many_query_parameters_get_a_json_error(edward, fake_ccc):
+    params = {f"q{i}": "x" for i in range(1500)}
+    response = edward.call("ListSkillGroupsOfUser", {}, params=params)
+    assert_error(response, 400, "InvalidRequest")
+    assert fake_ccc.requests == []
+
+
 def test_csrf_still_checked_after_the_body_is_read(edward, fake_ccc):
     for data in ({"request": "{}"}, [("request", "{}")] + [(f"f{i}", "x") for i in range(900)]):
         response = edward.call("ListSkillGroupsOfUser", data=data, headers={"X-CSRFToken": ""})
