@@ -105,3 +105,13 @@ def test_authorize_shows_its_error_page(sandbox, kind):
     assert any(
         reason in r.text for reason in ("too many parameters", "too large", "cannot be parsed")
     )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_agent_server_answers_its_json_error(sandbox, kind):
+    kwargs = bodies(sandbox, signData="x", signature="y")[kind]
+    r = requests.post(f"{sandbox.base_url}/agent/poll", timeout=20, **kwargs)
+    assert r.status_code == (413 if kind == "too-large" else 400), r.text[:300]
+    assert r.headers["Content-Type"] == "application/json"
+    assert r.json()["code"] == "InvalidRequest"
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
