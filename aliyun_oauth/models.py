@@ -66,3 +66,23 @@ class LinkedAccount(models.Model):
     @id_token.setter
     def id_token(self, value: str) -> None:
         self.id_token_encrypted = crypto.encrypt(value)
+
+
+class PendingAuthorization(models.Model):
+    """The server-side, single-use record of a started authorization.
+
+    The browser binding (state, code_verifier, nonce, redirect_uri) stays in the session, which
+    is not atomic across concurrent requests; this row is what makes the state single-use: the
+    callback consumes it with one conditional DELETE before the authorization code is exchanged,
+    so of several identical callbacks exactly one gets to the token endpoint. ``state_hash`` is
+    the hex SHA-256 of the state (the state itself is not stored); ``created_at`` is UTC.
+    """
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "pending Alibaba Cloud authorization"
+
+    def __str__(self) -> str:
+        return f"pending authorization {self.state_hash[:8]}… ({self.created_at:%Y-%m-%d %H:%M})"

@@ -6,6 +6,7 @@ Connect Core 1.0; Alibaba's profile in ../shared/design/PROTOCOL.md §1). Every 
 call time; every datetime is timezone-aware UTC.
 """
 
+import hashlib
 import hmac
 import logging
 import re
@@ -30,7 +31,7 @@ from aliyun_oauth.exceptions import (
     RelinkRequired,
     TokenRequestRejected,
 )
-from aliyun_oauth.models import LinkedAccount
+from aliyun_oauth.models import LinkedAccount, PendingAuthorization
 
 __all__ = [
     "AliyunOAuthError",
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 # Session key of the pending authorizations: {state: {code_verifier, nonce, redirect_uri,
 # created (epoch seconds)}}. Several tabs may link at once; the oldest are dropped beyond this.
+# The session binds a state to this browser; a PendingAuthorization row makes it single-use.
 PENDING_SESSION_KEY = "aliyun_oauth_pending"
 MAX_PENDING = 5
 ERROR_CODE_RE = re.compile(r"[a-z_]{1,64}")  # RFC 6749 §4.1.2.1 error codes
@@ -100,8 +102,20 @@ def _pending(session: MutableMapping) -> dict:
     return {s: e for s, e in pending.items() if _well_formed(e) and e["created"] >= oldest}
 
 
+def _state_hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def _consume_state(state: str) -> bool:
+    """Consume the server-side record of ``state`` with one conditional DELETE: True for exactly
+    one caller, however many identical callbacks run at once; False when already consumed."""
+    deleted, _ = PendingAuthorization.objects.filter(state_hash=_state_hash(state)).delete()
+    return deleted > 0
+
+
 def start_authorization(session: MutableMapping, redirect_uri: str) -> str:
-    """Begin linking: remember a fresh state, PKCE code_verifier and nonce in ``session`` and
+    """Begin linking: remember a fresh state, PKCE code_verifier and nonce in ``session`` (the
+    browser binding), record the state server-side (single use, see PendingAuthorization) and
     return the provider's authorize URL to redirect the browser to.
 
     The pending authorization lives ``ALIYUN_OAUTH_STATE_LIFETIME`` seconds and is single-use;
@@ -113,6 +127,10 @@ def start_authorization(session: MutableMapping, redirect_uri: str) -> str:
     nonce = secrets.token_urlsafe(32)
     code_verifier = client.new_code_verifier()
     url = client.authorization_url(cfg, redirect_uri, state, code_verifier, nonce)
+    now = timezone.now()
+    lifetime = timedelta(seconds=settings.ALIYUN_OAUTH_STATE_LIFETIME)
+    PendingAuthorization.objects.filter(created_at__lt=now - lifetime).delete()  # expired ones
+    PendingAuthorization.objects.create(state_hash=_state_hash(state), created_at=now)
     pending = _pending(session)
     pending[state] = {
         "code_verifier": code_verifier,
@@ -138,19 +156,32 @@ def _take_pending(session: MutableMapping, state: str | None) -> dict | None:
     return entry
 
 
+def _other_grant(replaced: LinkedAccount, new: LinkedAccount) -> bool:
+    """Whether revoking ``replaced``'s tokens would leave ``new``'s intact (never revoke a
+    refresh_token or access token that the new link still holds)."""
+    if replaced.refresh_token:
+        return replaced.refresh_token != new.refresh_token
+    return replaced.access_token != new.access_token
+
+
 def complete_authorization(user, session: MutableMapping, params: dict[str, str]) -> None:
     """Finish linking from the provider's authorization response ``params`` (``code``,
     ``state``, or ``error``/``error_description``), for ``user`` in this ``session``.
 
-    Consumes the state first (single use), exchanges the code with its code_verifier, verifies
-    the id_token (nonce included), reads userinfo (best effort) and stores the tokens encrypted,
-    replacing any earlier link. Stores nothing on failure.
+    Consumes the state first, atomically (one conditional DELETE of its PendingAuthorization:
+    of identical concurrent callbacks only one goes on), exchanges the code with its
+    code_verifier, verifies the id_token (nonce included), reads userinfo and stores the tokens
+    encrypted, replacing any earlier link; the replaced tokens are then revoked upstream (best
+    effort, after the commit). Stores nothing on failure; when the id_token or userinfo fails
+    after the exchange, the unstored tokens are revoked (best effort).
 
     Raises AuthorizationFailed (provider error, missing/unknown/used/expired state, missing code,
     IdTokenInvalid), TokenRequestRejected (e.g. replayed code), OAuthUpstreamError.
     """
     state = params.get("state") or None
     entry = _take_pending(session, state)
+    if entry is not None and not _consume_state(state):
+        entry = None  # a concurrent or replayed callback already used this state
     error = params.get("error")
     if error:
         log.info("aliyun_oauth: authorization answered error=%r", error[:100])
@@ -175,14 +206,22 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
 
     cfg = client.provider_config()
     tokens = client.exchange_code(cfg, code, entry["redirect_uri"], entry["code_verifier"])
-    if not tokens.id_token:
-        raise IdTokenInvalid("Alibaba Cloud answered without an id_token.")
-    claims = client.verify_id_token(cfg, tokens.id_token, entry["nonce"])
     try:
-        info = client.userinfo(cfg, tokens.access_token)
-    except AliyunOAuthError as exc:  # display claims then come from the id_token alone
-        log.warning("aliyun_oauth: userinfo unavailable at link: %s", type(exc).__name__)
-        info = {}
+        if not tokens.id_token:
+            raise IdTokenInvalid("Alibaba Cloud answered without an id_token.")
+        claims = client.verify_id_token(cfg, tokens.id_token, entry["nonce"])
+        try:
+            # Also proves the new access token works before anything is stored.
+            info = client.userinfo(cfg, tokens.access_token)
+        except TokenRequestRejected as exc:
+            log.warning("aliyun_oauth: userinfo refused the new token (%s)", exc.error)
+            raise AuthorizationFailed(
+                "Alibaba Cloud refused the token it had just issued; please start again."
+            ) from exc
+    except AliyunOAuthError as exc:
+        log.warning("aliyun_oauth: link failed after the code exchange: %s", type(exc).__name__)
+        _revoke_quietly(cfg, tokens.refresh_token, tokens.access_token)
+        raise
     if info.get("sub") != claims["sub"]:  # OIDC Core §5.3.2: ignore another subject's claims
         info = {}
     display = {**claims, **info}
@@ -208,7 +247,11 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
         if f.attname not in ("id", "user_id")
     }
     with transaction.atomic():
+        replaced = LinkedAccount.objects.select_for_update().filter(user=user).first()
         LinkedAccount.objects.update_or_create(user=user, defaults=fields)
+        if replaced is not None and _other_grant(replaced, account):
+            old = (replaced.refresh_token, replaced.access_token)
+            transaction.on_commit(lambda: _revoke_quietly(cfg, *old))
     log.info("aliyun_oauth: user %s linked Alibaba Cloud subject %s", user.pk, account.subject)
 
 
@@ -329,6 +372,23 @@ def refresh_now(user) -> ValidToken:
     return _refresh_under_lock(user, lambda row: True)
 
 
+def _revoke(cfg, refresh_token: str | None, access_token: str) -> None:
+    """Revoke a grant upstream (RFC 7009): its refresh_token, which ends its access tokens too
+    (§2.1), or the access token when there is no refresh_token. Raises AliyunOAuthError."""
+    if refresh_token:
+        client.revoke(cfg, refresh_token, "refresh_token")
+    else:
+        client.revoke(cfg, access_token, "access_token")
+
+
+def _revoke_quietly(cfg, refresh_token: str | None, access_token: str) -> None:
+    """:func:`_revoke` for tokens the CRM no longer keeps: failures are logged, not raised."""
+    try:
+        _revoke(cfg, refresh_token, access_token)
+    except AliyunOAuthError as exc:
+        log.warning("aliyun_oauth: revoking discarded tokens failed: %s", exc)
+
+
 def revoke_account(user) -> RevokeOutcome:
     """Unlink ("Revoke Aliyun Token"): revoke the refresh_token upstream (RFC 7009; the access
     token when no refresh_token exists), best effort, then delete the local row whatever the
@@ -337,10 +397,7 @@ def revoke_account(user) -> RevokeOutcome:
     if row is None:
         raise NotLinked(NOT_LINKED_MESSAGE)
     try:
-        token, hint = (row.refresh_token, "refresh_token")
-        if not token:
-            token, hint = (row.access_token, "access_token")
-        client.revoke(client.provider_config(), token, hint)
+        _revoke(client.provider_config(), row.refresh_token, row.access_token)
         outcome = RevokeOutcome(True, "Your Alibaba Cloud token was revoked and unlinked.")
     except AliyunOAuthError as exc:
         log.warning("aliyun_oauth: upstream revoke for user %s failed: %s", user.pk, exc)

@@ -474,6 +474,13 @@ def error_body(exc: OpenApiError, request_id: str, host: str) -> dict:
     }
 
 
+def refuse_unreadable(message: str, status: int, host: str) -> tuple[int, dict]:
+    """Answer a request whose query or body could not be parsed (too many parameters, too
+    large): ``(status, envelope)`` with code ``InvalidParameter``, like :func:`handle`'s errors."""
+    exc = OpenApiError("InvalidParameter", message, status)
+    return status, error_body(exc, str(uuid.uuid4()).upper(), host)
+
+
 def handle(method: str, params: dict[str, str], host: str) -> tuple[int, dict]:
     """Answer one OpenAPI request: ``(http_status, JSON body)``; never raises.
 

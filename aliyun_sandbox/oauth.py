@@ -12,7 +12,7 @@ issuer is ``{SANDBOX_BASE_URL}/oauth``; lifetimes are ``SANDBOX_CODE_LIFETIME``,
 ``SANDBOX_ACCESS_TOKEN_LIFETIME`` and ``SANDBOX_REFRESH_TOKEN_LIFETIME`` (seconds). Codes and tokens
 are stored hashed and never logged.
 
-Every rejection raises :class:`OAuthError` (or :class:`InvalidAuthorizeClient` at the authorize
+Every rejection raises :class:`OAuthError` (or :class:`AuthorizeErrorPage` at the authorize
 endpoint) before anything is written, except the one the RFC asks for: a replayed code revokes the
 tokens it was exchanged for.
 """
@@ -55,7 +55,13 @@ ID_TOKEN_LIFETIME = 3600
 # RFC 7636 §4.1: 43-128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
 PKCE_VALUE_RE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 MAX_NONCE_LENGTH = 512
+# Bounds on what goes back into a redirect (Django refuses redirects past 16384 characters): the
+# state in UTF-8 bytes (at most 3 characters each once percent-encoded), and the whole authorize
+# URL, which the sign-in pages post back to and redirect to.
 MAX_STATE_LENGTH = 2048
+MAX_AUTHORIZE_URL_LENGTH = 8192
+# How much of an unknown scope the invalid_scope error_description quotes.
+MAX_QUOTED_SCOPE_LENGTH = 64
 SESSION_KEY = "aliyun_sandbox.cloud_user_id"  # the cloud user signed in to the sandbox sign-in site
 
 
@@ -109,9 +115,22 @@ def _invalid_token(description: str) -> OAuthError:
     )
 
 
-class InvalidAuthorizeClient(Exception):
+class AuthorizeErrorPage(Exception):
+    """An authorize request answered on the sign-in site's own error page (HTTP 400), never at
+    the redirect_uri: ``error`` is the RFC 6749 §4.1.2.1 code, ``str()`` the message."""
+
+    error = "invalid_request"
+
+
+class InvalidAuthorizeClient(AuthorizeErrorPage):
     """The authorize request names an unknown client or an unregistered redirect_uri: RFC 6749
     §4.1.2.1 forbids redirecting, so the user sees this message on the sign-in site (HTTP 400)."""
+
+
+class AuthorizeRequestTooLong(AuthorizeErrorPage):
+    """The authorize URL or its state is too long to be sent back in a redirect (see
+    ``MAX_AUTHORIZE_URL_LENGTH``, ``MAX_STATE_LENGTH``): shown on the error page, since echoing
+    it is what cannot be done."""
 
 
 @dataclass
@@ -286,12 +305,15 @@ AUTHORIZE_PARAMETERS = (
 )
 
 
-def parse_authorize_request(params) -> AuthorizeRequest:
-    """Validate the authorize query ``params`` (a QueryDict).
+def parse_authorize_request(params, url_length: int = 0) -> AuthorizeRequest:
+    """Validate the authorize query ``params`` (a QueryDict); ``url_length`` is the length of
+    the request's path and query as the sign-in pages will post back to and redirect to it.
 
     Raises :class:`InvalidAuthorizeClient` when client_id or redirect_uri is missing, repeated,
-    unknown or unregistered (nothing may be sent to such a redirect_uri), and
-    :class:`AuthorizeErrorRedirect` for every other error (``invalid_request``,
+    unknown or unregistered (nothing may be sent to such a redirect_uri),
+    :class:`AuthorizeRequestTooLong` when ``url_length`` exceeds ``MAX_AUTHORIZE_URL_LENGTH`` or
+    the state ``MAX_STATE_LENGTH`` UTF-8 bytes (an ``invalid_request`` that cannot be sent back),
+    and :class:`AuthorizeErrorRedirect` for every other error (``invalid_request``,
     ``unsupported_response_type``, ``invalid_scope``), to be sent to the redirect_uri with the
     state.
     """
@@ -305,11 +327,19 @@ def parse_authorize_request(params) -> AuthorizeRequest:
     if not redirect_uri_allowed(redirect_uri):
         raise InvalidAuthorizeClient("The redirect_uri is not registered for this application.")
 
-    # From here on errors go back to the client. Pick the response mode and state first.
+    # From here on errors go back to the client, once the state and the whole URL are known to
+    # fit in a redirect. Pick the response mode and state first.
     modes = params.getlist("response_mode")
     mode = modes[0] if len(modes) == 1 and modes[0] in ("query", "form_post") else "query"
     states = params.getlist("state")
     state = states[0] if len(states) == 1 and states[0] else None
+    if state is not None and len(state.encode("utf-8", "surrogatepass")) > MAX_STATE_LENGTH:
+        raise AuthorizeRequestTooLong(f"state is too long (at most {MAX_STATE_LENGTH} bytes).")
+    if url_length > MAX_AUTHORIZE_URL_LENGTH:
+        raise AuthorizeRequestTooLong(
+            f"The authorization request is too long (at most {MAX_AUTHORIZE_URL_LENGTH} "
+            "characters)."
+        )
     fallback = AuthorizeRequest(cid, redirect_uri, mode, "", state=state)
 
     def fail(error: str, description: str):
@@ -322,8 +352,6 @@ def parse_authorize_request(params) -> AuthorizeRequest:
         fail(exc.error, exc.description)
     if modes and modes[0] and modes[0] not in ("query", "form_post"):
         fail("invalid_request", "response_mode must be query or form_post.")
-    if state is not None and len(state) > MAX_STATE_LENGTH:
-        fail("invalid_request", "state is too long.")
 
     response_type = params.get("response_type")
     if not response_type:
@@ -334,7 +362,8 @@ def parse_authorize_request(params) -> AuthorizeRequest:
     requested = (params.get("scope") or "").split()
     unknown = [s for s in requested if s not in SUPPORTED_SCOPES]
     if unknown:
-        fail("invalid_scope", f"Unknown scope {unknown[0]}.")
+        quoted = unknown[0][:MAX_QUOTED_SCOPE_LENGTH]
+        fail("invalid_scope", f"Unknown scope {quoted}{'…' if quoted != unknown[0] else ''}.")
     scopes = list(dict.fromkeys(requested)) or list(SUPPORTED_SCOPES)
 
     nonce = params.get("nonce") or None

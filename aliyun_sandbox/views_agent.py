@@ -4,13 +4,14 @@ Every request is a POST form carrying ``signData`` and ``signature`` (from ``Log
 No cookie is used, so the endpoints are CSRF-exempt and answer CORS for any origin without
 credentials: the CRM page (another site) calls them as Alibaba's SDK calls its agent server.
 Answers: ``{"status", "call"}`` (see :mod:`aliyun_sandbox.agent_server`); errors
-``{"code", "message"}`` with 400/401/404/409.
+``{"code", "message"}`` with 400/401/404/409 (413 for a body too large to parse).
 """
 
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from aliyun_sandbox import agent_server, simulator
+from aliyun_sandbox.request_parsing import UnreadableRequest, query_and_form
 from aliyun_sandbox.views_ccc import sandbox_only
 
 COMMANDS = {"poll", "state", "call", "answer", "hangup", "hold", "retrieve"}
@@ -40,10 +41,12 @@ def command(request, name: str):
     if name not in COMMANDS:
         return _error("InvalidAction", f"Unknown command {name!r}.", 404)
     try:
-        user = agent_server.authenticate(
-            request.POST.get("signData", ""), request.POST.get("signature", "")
-        )
-        params = request.POST.dict()
+        _, form = query_and_form(request)
+    except UnreadableRequest as exc:
+        return _error("InvalidRequest", str(exc), exc.status)
+    try:
+        user = agent_server.authenticate(form.get("signData", ""), form.get("signature", ""))
+        params = form.dict()
         if name == "poll":
             body = agent_server.poll(user, params.get("connid", ""))
         else:

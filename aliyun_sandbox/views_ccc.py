@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from aliyun_sandbox import ccc
+from aliyun_sandbox.request_parsing import UnreadableRequest, query_and_form
 
 
 def sandbox_only(view):
@@ -26,11 +27,15 @@ def sandbox_only(view):
 @require_http_methods(["GET", "POST"])
 @sandbox_only
 def openapi(request):
-    """Parse the RPC request (query + form body) and answer with :func:`ccc.handle`."""
-    params = request.GET.dict()
-    if request.method == "POST":
-        params.update(request.POST.dict())
-    status, body = ccc.handle(request.method, params, request.get_host())
+    """Parse the RPC request (query + form body) and answer with :func:`ccc.handle` (or
+    :func:`ccc.refuse_unreadable` when Django refuses to parse it)."""
+    host = request.get_host()
+    try:
+        query, form = query_and_form(request)
+    except UnreadableRequest as exc:
+        status, body = ccc.refuse_unreadable(str(exc), exc.status, host)
+    else:
+        status, body = ccc.handle(request.method, {**query.dict(), **form.dict()}, host)
     response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     response["x-acs-request-id"] = body["RequestId"]
     return response

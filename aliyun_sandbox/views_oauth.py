@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from aliyun_sandbox import keys, oauth
 from aliyun_sandbox.oauth_users import demo_hints
+from aliyun_sandbox.request_parsing import UnreadableRequest, query_and_form
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -37,6 +38,15 @@ def _error(exc: oauth.OAuthError) -> JsonResponse:
     return JsonResponse(exc.body(), status=exc.status, headers={**NO_STORE, **exc.headers})
 
 
+def _read(request):
+    """``(query, form)`` of the request, or an ``invalid_request`` OAuthError when Django
+    refuses to parse them (see ``request_parsing``)."""
+    try:
+        return query_and_form(request)
+    except UnreadableRequest as exc:
+        raise oauth.OAuthError("invalid_request", str(exc)) from None
+
+
 def _post_only(request):
     if request.method != "POST":
         exc = oauth.OAuthError(
@@ -47,6 +57,26 @@ def _post_only(request):
 
 
 # --- signin.aliyun.com -------------------------------------------------------------------------
+
+
+def _error_page(request, error: str, message: str, status: int):
+    context = {"error": error, "message": message}
+    return render(request, "aliyun_sandbox/signin_error.html", context, status=status)
+
+
+def _readable(view):
+    """Parse the query and form before the CSRF check reads them: Django's refusals (too many
+    fields, too large) are shown on the sign-in site's error page (see ``request_parsing``)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            query_and_form(request)
+        except UnreadableRequest as exc:
+            return _error_page(request, "invalid_request", str(exc), exc.status)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _deliver(request, answer: oauth.AuthorizeRedirect):
@@ -62,6 +92,7 @@ def _deliver(request, answer: oauth.AuthorizeRedirect):
 @csrf_exempt  # only so that a disabled sandbox answers 404 before the CSRF check...
 @sandbox_only
 @require_http_methods(["GET", "POST"])
+@_readable
 @csrf_protect  # ...which then runs here: every form on these pages carries the CSRF token
 @never_cache
 def authorize(request):
@@ -71,11 +102,9 @@ def authorize(request):
     ``action`` = ``signin`` | ``allow`` | ``cancel`` | ``switch``. CSRF protection stays on.
     """
     try:
-        auth = oauth.parse_authorize_request(request.GET)
-    except oauth.InvalidAuthorizeClient as exc:
-        return render(
-            request, "aliyun_sandbox/signin_error.html", {"message": str(exc)}, status=400
-        )
+        auth = oauth.parse_authorize_request(request.GET, len(request.get_full_path()))
+    except oauth.AuthorizeErrorPage as exc:
+        return _error_page(request, exc.error, str(exc), 400)
     except oauth.AuthorizeErrorRedirect as exc:
         return _deliver(request, exc.redirect)
 
@@ -117,9 +146,9 @@ def token(request):
     if (not_post := _post_only(request)) is not None:
         return not_post
     try:
-        answer = oauth.token(
-            request.POST, request.GET, request.content_type, request.headers.get("Authorization")
-        )
+        query, form = _read(request)
+        authorization = request.headers.get("Authorization")
+        answer = oauth.token(form, query, request.content_type, authorization)
     except oauth.OAuthError as exc:
         return _error(exc)
     return JsonResponse(answer, headers=NO_STORE)
@@ -132,9 +161,8 @@ def revoke(request):
     if (not_post := _post_only(request)) is not None:
         return not_post
     try:
-        oauth.revoke(
-            request.POST, request.GET, request.content_type, request.headers.get("Authorization")
-        )
+        query, form = _read(request)
+        oauth.revoke(form, query, request.content_type, request.headers.get("Authorization"))
     except oauth.OAuthError as exc:
         return _error(exc)
     return JsonResponse({"request_id": oauth.new_request_id()}, headers=NO_STORE)
@@ -150,7 +178,8 @@ def userinfo(request):
         )
         return _error(exc)
     try:
-        claims = oauth.userinfo(request.headers.get("Authorization"), request.GET)
+        query, _ = _read(request)
+        claims = oauth.userinfo(request.headers.get("Authorization"), query)
     except oauth.OAuthError as exc:
         return _error(exc)
     return JsonResponse(claims, headers=NO_STORE)

@@ -18,6 +18,12 @@ from typing import Any
 # What a request key may look like: an OpenAPI parameter name, in lowerCamel or UpperCamel.
 _KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
 
+# Characters no request text may carry: lone UTF-16 surrogates (JSON's "\ud800" escape; not
+# encodable as UTF-8, so the request could not even be signed) and the C0 control characters other
+# than tab, LF and CR, plus DEL: no CCC parameter takes them, and NUL cuts strings short in many
+# back ends.
+_FORBIDDEN_TEXT_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
 # Common and signing parameters of the RPC protocol (PROTOCOL.md §4). They are set by the proxy
 # and the SDK only; a browser may never supply them.
 RESERVED_PARAMETERS = frozenset(
@@ -51,6 +57,28 @@ def _lower_first(key: str) -> str:
     return key[:1].lower() + key[1:]
 
 
+def check_text(value: Any, where: str) -> None:
+    """Raise ``ConversionError`` when any string in ``value`` (a JSON value: strings, object keys
+    and values, array items, at any depth) holds a lone surrogate or a control character other
+    than tab, LF and CR (see ``_FORBIDDEN_TEXT_RE``). ``where`` names the parameter in the
+    message."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            bad = _FORBIDDEN_TEXT_RE.search(item)
+            if bad:
+                raise ConversionError(
+                    f"parameter {where} contains the character U+{ord(bad.group()):04X}, "
+                    "which cannot be sent"
+                )
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
 def parameter_text(value: Any) -> str:
     """Return one request value as the text the OpenAPI expects.
 
@@ -80,7 +108,8 @@ def to_openapi_parameters(request_object: dict[str, Any]) -> dict[str, str]:
     ``parameter_text``), ``null`` dropped.
 
     Raises ``ConversionError`` when a key is not a plain parameter name, when two keys differ only
-    in the case of their first letter, or when a key is a common/signing parameter of the
+    in the case of their first letter, when a string anywhere in a value cannot be sent (see
+    ``check_text``), or when a key is a common/signing parameter of the
     protocol (``AccessKeyId``, ``Signature``, ``Action``... see ``RESERVED_PARAMETERS``).
     """
     parameters: dict[str, str] = {}
@@ -94,6 +123,7 @@ def to_openapi_parameters(request_object: dict[str, Any]) -> dict[str, str]:
             continue
         if name in parameters:
             raise ConversionError(f"parameter {name} is given twice")
+        check_text(value, name)
         parameters[name] = parameter_text(value)
     return parameters
 

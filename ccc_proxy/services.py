@@ -71,6 +71,12 @@ TOKEN_REJECTED_CODES = frozenset(
     }
 )
 
+# How deeply arrays and objects may nest in the request JSON (the SDK's requests are flat; a
+# limit well below Python's recursion limit keeps the decoder from failing half-way).
+MAX_REQUEST_NESTING = 32
+# A JSON string (brackets inside it do not nest).
+_JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
 _ACTION_RE = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 _FORM = "application/x-www-form-urlencoded"
 
@@ -176,17 +182,40 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_request_object(text: str) -> dict[str, Any]:
-    """Parse the ``request`` JSON text into an object (no duplicate keys, no NaN/Infinity).
+def json_nesting_depth(text: str) -> int:
+    """Return how deeply arrays and objects nest in the JSON ``text`` (``{}`` = 1, ``[{}]`` = 2),
+    without decoding it; brackets inside strings are not counted. Meaningful for valid JSON only
+    (invalid text gets some number and is refused by the decoder anyway)."""
+    depth = deepest = 0
+    for char in _JSON_STRING_RE.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
-    Raises ``ProxyError`` 400 ``InvalidRequest`` when it is not a JSON object.
+
+def parse_request_object(text: str) -> dict[str, Any]:
+    """Parse the ``request`` JSON text into an object (no duplicate keys, no NaN/Infinity,
+    nesting at most ``MAX_REQUEST_NESTING`` deep).
+
+    Raises ``ProxyError`` 400 ``InvalidRequest`` when it is not such a JSON object.
     """
+    if json_nesting_depth(text) > MAX_REQUEST_NESTING:
+        raise ProxyError(
+            400,
+            "InvalidRequest",
+            f"the request JSON nests deeper than {MAX_REQUEST_NESTING} levels",
+        )
     try:
         value = json.loads(
             text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
         )
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         raise ProxyError(400, "InvalidRequest", f"the request is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # not reached after the depth check; never echo its text
+        raise ProxyError(400, "InvalidRequest", "the request JSON nests too deeply") from exc
     if not isinstance(value, dict):
         raise ProxyError(400, "InvalidRequest", "the request must be a JSON object")
     return value

@@ -5,9 +5,17 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from ccc_proxy import services
 from ccc_proxy.services import ProxyError
@@ -17,14 +25,26 @@ from ccc_proxy.services import ProxyError
 _SAME_ORIGIN = {None, "same-origin"}
 
 
-def _softphone_request_text(request: HttpRequest) -> str:
-    """Parse the HTTP request the SDK sent into its ``request`` JSON text (ProxyError if bad)."""
+def _parsed(request: HttpRequest, attribute: str):
+    """``request.GET`` or ``request.POST``, with Django's refusals as ``ProxyError``: 413 past
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, 400 past ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` (or
+    ``..._FILES``) or for a body that cannot be parsed."""
+    try:
+        return getattr(request, attribute)
+    except RequestDataTooBig as exc:
+        raise ProxyError(413, "RequestTooLarge", "the request body is too large") from exc
+    except (TooManyFieldsSent, TooManyFilesSent) as exc:
+        raise ProxyError(400, "InvalidRequest", "the request has too many fields") from exc
+    except (MultiPartParserError, BadRequest, UnreadablePostError) as exc:
+        raise ProxyError(400, "InvalidRequest", "the request body could not be read") from exc
+
+
+def _read_form(request: HttpRequest) -> None:
+    """Have Django read and parse a POST body now (``_parsed``), refusing first one larger than
+    ``CCC_PROXY_MAX_BODY_BYTES`` (413). Done before the CSRF check, which reads
+    ``request.POST`` and would otherwise let Django's refusals escape as its HTML 400 page."""
     if request.method != "POST":
-        raise ProxyError(405, "MethodNotAllowed", "use POST")
-    if not request.user.is_authenticated:
-        raise ProxyError(401, "LoginRequired", "sign in to the CRM first")
-    if request.headers.get("Sec-Fetch-Site") not in _SAME_ORIGIN:
-        raise ProxyError(403, "CrossOriginRefused", "cross-origin requests are refused")
+        return
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError as exc:
@@ -32,45 +52,72 @@ def _softphone_request_text(request: HttpRequest) -> str:
     if declared > settings.CCC_PROXY_MAX_BODY_BYTES:
         limit = settings.CCC_PROXY_MAX_BODY_BYTES
         raise ProxyError(413, "RequestTooLarge", f"the request is larger than {limit} bytes")
-    content_type = request.content_type or ""
-    try:
-        if content_type == "multipart/form-data":
-            body, form_request = b"", request.POST.get("request")
-        else:
-            body, form_request = request.body, None
-    except UnreadablePostError as exc:
-        raise ProxyError(400, "InvalidRequest", "the request body could not be read") from exc
+    _parsed(request, "POST")
+
+
+def _softphone_request_text(request: HttpRequest) -> str:
+    """Parse the HTTP request the SDK sent into its ``request`` JSON text (ProxyError if bad).
+    The body has been read by ``_read_form``."""
+    if request.method != "POST":
+        raise ProxyError(405, "MethodNotAllowed", "use POST")
+    if not request.user.is_authenticated:
+        raise ProxyError(401, "LoginRequired", "sign in to the CRM first")
+    if request.headers.get("Sec-Fetch-Site") not in _SAME_ORIGIN:
+        raise ProxyError(403, "CrossOriginRefused", "cross-origin requests are refused")
+    if request.content_type == "multipart/form-data":
+        body, form_request = b"", request.POST.get("request")
+    else:
+        body, form_request = request.body, None
     return services.read_request_text(
         request.META.get("CONTENT_TYPE", ""), body, request.GET.get("request"), form_request
     )
 
 
+def _refused(
+    request: HttpRequest, action: str | None, exc: ProxyError, started: float
+) -> JsonResponse:
+    local_id = None if exc.upstream_request_id else exc.request_id
+    services.log_call(
+        request.user,
+        action,
+        exc.status,
+        exc.upstream_request_id,
+        started,
+        error=exc.error_code,
+        local_request_id=local_id,
+    )
+    headers = {"Allow": "POST"} if exc.status == 405 else None
+    return JsonResponse(exc.as_json(), status=exc.status, headers=headers)
+
+
+@csrf_exempt  # only so that an unreadable body is answered in JSON before the CSRF check...
 def api(request: HttpRequest) -> JsonResponse:
     """``POST /aliyun/ccc/api?action=<Api>`` with ``request=<JSON object>`` (form field, query
     parameter, or the raw body): the 1.x softphone SDK's ``ajaxPath``.
 
     200 with the converted answer, or ``{"requestId", "errorCode", "message"}`` with 400, 401,
     403, 405, 413, the upstream's 4xx, 502, 503 or 504 (see ``services``). CSRF is enforced by
-    Django's middleware (the SDK sends ``X-CSRFToken`` through ``ajaxHeaders``); a rejection is
-    answered in the same JSON shape by ``csrf_failure``.
+    Django's ``CsrfViewMiddleware`` (as ``csrf_protect``, right after the body is read; the SDK
+    sends ``X-CSRFToken`` through ``ajaxHeaders``); a rejection is answered in the same JSON
+    shape by ``csrf_failure``. A body Django refuses to parse (too
+    large, too many fields) is answered 413/400 in that shape too (``_read_form``).
     """
     started = time.monotonic()
-    action = request.GET.get("action")
+    action = None
+    try:
+        action = _parsed(request, "GET").get("action")
+        _read_form(request)
+    except ProxyError as exc:
+        return _refused(request, action, exc, started)
+    return _checked_api(request, action, started)
+
+
+@csrf_protect  # ...which runs here, after the body was read safely
+def _checked_api(request: HttpRequest, action: str | None, started: float) -> JsonResponse:
     try:
         result = services.forward(request.user, action, _softphone_request_text(request))
     except ProxyError as exc:
-        local_id = None if exc.upstream_request_id else exc.request_id
-        services.log_call(
-            request.user,
-            action,
-            exc.status,
-            exc.upstream_request_id,
-            started,
-            error=exc.error_code,
-            local_request_id=local_id,
-        )
-        headers = {"Allow": "POST"} if exc.status == 405 else None
-        return JsonResponse(exc.as_json(), status=exc.status, headers=headers)
+        return _refused(request, action, exc, started)
     services.log_call(
         request.user, action, 200, result.request_id, started, retried=result.retried or None
     )

@@ -17,3 +17,12 @@ def aliyun_account_block(context):
         "account": services.account_summary(user) if user is not None else None,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def aliyun_linked_account(context):
+    """``{% aliyun_linked_account as account %}``: the request user's linked account summary
+    (see ``services.account_summary``) or None."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return services.account_summary(user) if user is not None else None

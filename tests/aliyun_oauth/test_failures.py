@@ -245,10 +245,55 @@ def test_jwks_is_cached_and_refetched_once_on_unknown_kid(fake_provider):
     assert fake_provider.count("/keys") == 2
 
 
-def test_userinfo_down_at_link_falls_back_to_id_token_claims(fake_provider, edward, edward_client):
-    fake_provider.answers["/userinfo"] = (500, b"oops", 0)
-    assert _callback(edward_client, fake_provider).status_code == 302
-    assert LinkedAccount.objects.get(user=edward).upn == "edward@fake.onaliyun.com"
+@pytest.mark.parametrize(
+    ("answer", "page_status", "text"),
+    [
+        ((401, {"error": "invalid_token"}, 0), 400, "refused the token it had just issued"),
+        ((500, b"oops", 0), 502, "HTTP 500"),
+    ],
+)
+def test_userinfo_failure_right_after_the_exchange_fails_the_link(
+    fake_provider, edward_client, answer, page_status, text
+):
+    fake_provider.answers["/userinfo"] = answer
+    _assert_failure_page(_callback(edward_client, fake_provider), page_status, text)
+    # The tokens that were not stored are revoked at the provider (best effort).
+    _, form, _ = [c for c in fake_provider.calls if c[0] == "/revoke"][-1]
+    assert form["token"] == fake_provider.refresh_token
+
+
+def test_invalid_id_token_revokes_the_unstored_tokens(fake_provider, edward_client):
+    fake_provider.answers["/token"] = lambda form: (
+        200,
+        fake_provider.token_answer(id_token=fake_provider.id_token(key=OTHER_KEY)),
+        0,
+    )
+    _assert_failure_page(_callback(edward_client, fake_provider), 400, "signature")
+    _, form, _ = [c for c in fake_provider.calls if c[0] == "/revoke"][-1]
+    assert form["token"] == fake_provider.refresh_token
+    assert fake_provider.count("/userinfo") == 0
+
+
+def test_replay_with_a_stale_session_copy_never_reaches_the_token_endpoint(
+    fake_provider, edward, edward_client
+):
+    """Two identical callbacks interleaved: the second read the session before the first saved
+    it, so its session still lists the state. The state must still be refused."""
+    params = auth_params(start_link(edward_client))
+    fake_provider.nonce = params["nonce"]
+    stale = dict(edward_client.session[services.PENDING_SESSION_KEY])
+    fields = {"code": "code-1234567890", "state": params["state"]}
+    assert edward_client.post("/aliyun/auth/callback", fields).status_code == 302
+    linked = LinkedAccount.objects.get(user=edward).access_token_encrypted
+
+    session = edward_client.session
+    session[services.PENDING_SESSION_KEY] = stale  # what the concurrent request had loaded
+    session.save()
+    response = edward_client.post("/aliyun/auth/callback?resubmit=1", fields)
+    assert response.status_code == 400
+    assert "already used" in response.content.decode()
+    assert fake_provider.count("/token") == 1  # the code was exchanged once
+    assert LinkedAccount.objects.get(user=edward).access_token_encrypted == linked
 
 
 def _linked(provider, client, user, expires_in=60):

@@ -239,3 +239,66 @@ def test_csrf_stays_on_for_refresh_and_revoke(oauth_sandbox, edward):
     assert browser.get("/aliyun/refresh").status_code == 405
     assert Client().get("/aliyun/auth").status_code == 302  # login required
     assert Client().get("/aliyun/auth")["Location"].startswith("/login/")
+
+
+def _alive(token: str) -> bool:
+    """Whether the provider still accepts ``token`` (userinfo answers)."""
+    try:
+        oauth_client.userinfo(oauth_client.provider_config(), token)
+    except services.AliyunOAuthError:
+        return False
+    return True
+
+
+def test_relink_revokes_the_replaced_tokens_at_the_provider(oauth_sandbox, edward, edward_client):
+    link(edward_client)
+    old = LinkedAccount.objects.get(user=edward)
+    old_access, old_refresh = old.access_token, old.refresh_token
+
+    link(edward_client)  # "Retrieval Aliyun Token" again, e.g. from a second tab
+    new = LinkedAccount.objects.get(user=edward)
+    assert new.refresh_token != old_refresh
+    assert not _alive(old_access)
+    assert RefreshToken.objects.filter(revoked_at__isnull=True).count() == 1
+    assert _alive(new.access_token)
+    assert services.refresh_now(edward).access_token  # the new grant is intact
+
+
+def test_relink_succeeds_when_the_replaced_tokens_cannot_be_revoked(
+    oauth_sandbox, edward, edward_client, settings
+):
+    link(edward_client)
+    settings.ALIYUN_OAUTH_REVOKE_URL = "http://127.0.0.1:9/v1/revoke"  # nothing listens there
+    link(edward_client)
+    assert _alive(LinkedAccount.objects.get(user=edward).access_token)
+
+
+def test_failed_relink_says_the_existing_link_is_still_active(oauth_sandbox, edward, edward_client):
+    link(edward_client)
+    before = LinkedAccount.objects.get(user=edward).access_token_encrypted
+    for answer in (
+        {"error": "access_denied", "error_description": "The user denied."},
+        {"code": "not-a-code"},
+    ):
+        state = auth_params(start_link(edward_client))["state"]
+        response = edward_client.post("/aliyun/auth/callback", {**answer, "state": state})
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert "Nothing was stored" in page
+        assert f"{EDWARD_UPN}</strong> is still linked" in page, page
+    assert LinkedAccount.objects.get(user=edward).access_token_encrypted == before
+    # Without a link, the page does not claim one.
+    LinkedAccount.objects.all().delete()
+    state = auth_params(start_link(edward_client))["state"]
+    response = edward_client.post(
+        "/aliyun/auth/callback", {"error": "access_denied", "state": state}
+    )
+    assert "still linked" not in response.content.decode()
+
+
+def test_resubmit_page_offers_continue_only_without_javascript(oauth_sandbox, edward_client):
+    fields = sandbox_approve(start_link(edward_client))
+    page = Client().post("/aliyun/auth/callback", fields).content.decode()
+    # With JavaScript the form submits itself once; a visible button would invite a second,
+    # identical callback while the first is in flight.
+    assert "<noscript>" in page and page.index("<noscript>") < page.index("<button")

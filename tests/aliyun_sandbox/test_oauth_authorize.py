@@ -285,3 +285,75 @@ def test_malformed_authorize_requests_never_500(settings, query, form, method):
         r = client.post(url, data=urlencode(form), content_type="application/x-www-form-urlencoded")
     assert r.status_code in (200, 302, 400, 403), r.content[:500]
     assert not AuthorizationCode.objects.exists()
+
+
+# --- bounds on what goes back into a redirect ---------------------------------------------------
+
+
+def assert_error_page(r, reason: str, not_echoed: str):
+    assert r.status_code == 400, r.text[:300]
+    assert "Location" not in r.headers
+    assert "This sign-in request cannot be completed" in r.text
+    assert "invalid_request" in r.text and reason in r.text
+    assert not_echoed not in r.text
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "s" * 2049,
+        "s" * 5000,
+        "s" * 20_000,
+        "狀" * 700,  # 700 characters, 2100 UTF-8 bytes: 6300 once percent-encoded
+        "😀" * 513,  # 2052 bytes
+    ],
+)
+@pytest.mark.parametrize("mode", ["query", "form_post"])
+@pytest.mark.parametrize("other_error", [None, "repeated scope"])
+def test_over_long_state_is_shown_on_the_error_page_never_sent_back(
+    sandbox, cloud_users, state, mode, other_error
+):
+    params = list(auth_params(sandbox, state=state, response_mode=mode).items())
+    if other_error:
+        params += [("scope", "openid"), ("scope", "openid")]
+    r = requests.get(auth_url(sandbox, params), allow_redirects=False, timeout=10)
+    assert_error_page(r, "state is too long", state[:100])
+    assert not AuthorizationCode.objects.exists()
+
+
+@pytest.mark.parametrize("state", ["s" * 2048, "狀" * 682, "😀" * 512])
+def test_state_up_to_the_limit_is_sent_back(sandbox, cloud_users, state):
+    params = auth_params(sandbox, state=state, response_mode="query")
+    r = sign_in_and_consent(requests.Session(), auth_url(sandbox, params))
+    assert r.status_code == 302
+    answer = read_answer(r, sandbox.redirect_uri)
+    assert answer["state"] == state and answer["code"]
+    # and with an error (the request is refused before sign-in)
+    r = requests.get(
+        auth_url(sandbox, {**params, "scope": "admin"}), allow_redirects=False, timeout=10
+    )
+    assert read_answer(r, sandbox.redirect_uri)["state"] == state
+
+
+def test_unknown_scope_is_quoted_short_in_the_redirect(sandbox, cloud_users):
+    scope = "openid " + "x" * 5000
+    params = auth_params(sandbox, scope=scope, response_mode="query")
+    r = requests.get(auth_url(sandbox, params), allow_redirects=False, timeout=10)
+    answer = read_answer(r, sandbox.redirect_uri)
+    assert answer["error"] == "invalid_scope"
+    assert len(answer["error_description"]) < 100
+    assert answer["state"] == params["state"]
+    assert len(r.headers["Location"]) < 1000
+
+
+def test_over_long_authorize_url_is_refused_before_sign_in(sandbox, cloud_users):
+    # an ignored parameter would otherwise go into the redirect made after signing in
+    params = auth_params(sandbox, response_mode="query", extra="e" * 20_000)
+    r = requests.get(auth_url(sandbox, params), allow_redirects=False, timeout=10)
+    assert_error_page(r, "too long", "e" * 100)
+    # just under the limit, signing in and its redirect back to the same URL work
+    params = auth_params(sandbox, response_mode="query", extra="e" * 7000)
+    answer = read_answer(
+        sign_in_and_consent(requests.Session(), auth_url(sandbox, params)), sandbox.redirect_uri
+    )
+    assert answer["code"] and answer["state"] == params["state"]

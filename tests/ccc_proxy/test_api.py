@@ -182,6 +182,46 @@ def test_bad_bodies_are_400(edward, fake_ccc, raw, content_type, code):
     assert fake_ccc.requests == []
 
 
+@pytest.mark.parametrize(
+    "request_object",
+    [
+        {"userId": "\ud800"},  # a lone surrogate: json.dumps sends it as the escape \ud800
+        {"userId": "a\udfffb"},
+        {"userId": "u\x00"},
+        {"userId": "u\x1b[2J"},
+        {"criteria": {"name": ["ok", "\ud83d"]}},
+        {"criteria": {"k\x00": 1}},
+    ],
+)
+def test_unsendable_text_is_400_invalid_parameter_not_an_upstream_fault(
+    edward, fake_ccc, caplog, request_object
+):
+    caplog.set_level("INFO")
+    body = assert_error(
+        edward.call("ListSkillGroupsOfUser", request_object), 400, "InvalidParameter"
+    )
+    assert "U+" in body["message"]
+    assert fake_ccc.requests == []
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+@pytest.mark.parametrize("depth", [33, 500, 990, 5000])
+def test_deep_nesting_is_a_clean_400(edward, fake_ccc, depth):
+    text = '{"criteria":' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    response = edward.call("ListSkillGroupsOfUser", params={"request": text})
+    body = assert_error(response, 400, "InvalidRequest")
+    assert body["message"] == "the request JSON nests deeper than 32 levels"
+    assert fake_ccc.requests == []
+
+
+def test_nesting_up_to_the_limit_is_forwarded(edward, fake_ccc):
+    fake_ccc.handler = ok
+    text = '{"criteria":' + "[" * 31 + "]" * 31 + ', "note": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}'
+    response = edward.call("ListSkillGroupsOfUser", params={"request": text})
+    assert response.status_code == 200, response.text
+    assert fake_ccc.requests[0]["Criteria"] == "[" * 31 + "]" * 31
+
+
 def test_too_large_is_413_and_too_many_parameters_400(edward, fake_ccc, settings):
     settings.CCC_PROXY_MAX_BODY_BYTES = 2000
     settings.CCC_PROXY_MAX_PARAMETERS = 5
@@ -194,6 +234,61 @@ def test_too_large_is_413_and_too_many_parameters_400(edward, fake_ccc, settings
     )
     many = {f"p{i}": i for i in range(6)}
     assert_error(edward.call("ListSkillGroupsOfUser", many), 400, "TooManyParameters")
+    assert fake_ccc.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        # past DATA_UPLOAD_MAX_NUMBER_FIELDS (1000): Django refuses when the CSRF check reads POST
+        (
+            {"data": [("request", "{}")] + [(f"f{i}", "x") for i in range(2000)]},
+            400,
+            "InvalidRequest",
+        ),
+        (
+            {"files": [("request", (None, "{}"))] + [(f"f{i}", (None, "x")) for i in range(2000)]},
+            400,
+            "InvalidRequest",
+        ),
+        # past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) and CCC_PROXY_MAX_BODY_BYTES
+        ({"data": {"request": "{}", "pad": "x" * 3_000_000}}, 413, "RequestTooLarge"),
+        (
+            {
+                "data": b"request=%7B%7D",
+                "headers": {"Content-Type": "application/x-www-form-urlencoded; charset=latin-1"},
+            },
+            400,
+            "InvalidRequest",
+        ),
+        (
+            {"data": b"--x\r\nbroken", "headers": {"Content-Type": "multipart/form-data"}},
+            400,
+            "InvalidRequest",
+        ),
+    ],
+)
+def test_bodies_django_refuses_to_parse_get_json_errors(
+    edward, fake_ccc, settings, kwargs, status, code
+):
+    settings.CCC_PROXY_MAX_BODY_BYTES = 10_000_000  # so that Django's own limits are reached
+    headers = kwargs.pop("headers", {})
+    response = edward.call("ListSkillGroupsOfUser", headers=headers, **kwargs)
+    assert_error(response, status, code)
+    assert fake_ccc.requests == []
+
+
+def test_too_many_query_parameters_get_a_json_error(edward, fake_ccc):
+    params = {f"q{i}": "x" for i in range(1500)}
+    response = edward.call("ListSkillGroupsOfUser", {}, params=params)
+    assert_error(response, 400, "InvalidRequest")
+    assert fake_ccc.requests == []
+
+
+def test_csrf_still_checked_after_the_body_is_read(edward, fake_ccc):
+    for data in ({"request": "{}"}, [("request", "{}")] + [(f"f{i}", "x") for i in range(900)]):
+        response = edward.call("ListSkillGroupsOfUser", data=data, headers={"X-CSRFToken": ""})
+        assert_error(response, 403, "CsrfFailed")
     assert fake_ccc.requests == []
 
 

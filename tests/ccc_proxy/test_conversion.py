@@ -64,23 +64,51 @@ def test_request_refuses_bad_or_reserved_keys(bad):
         to_openapi_parameters(bad)
 
 
+@pytest.mark.parametrize("bad", ["\ud800", "\udfff", "\x00", "\x01", "\x1b", "\x7f"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        lambda c: {"userId": f"u{c}"},
+        lambda c: {"criteria": {"name": [1, f"x{c}"]}},
+        lambda c: {"criteria": {f"k{c}": 1}},
+        lambda c: {"list": [[{"deep": c}]]},
+    ],
+)
+def test_request_refuses_unsendable_characters_anywhere(bad, where):
+    with pytest.raises(ConversionError, match=f"U\\+{ord(bad):04X}"):
+        to_openapi_parameters(where(bad))
+
+
+def test_request_keeps_tab_newline_and_non_ascii():
+    text = "line 1\tA\r\nline 2 é 中 😀"
+    assert to_openapi_parameters({"note": text, "c": {"k": [text]}}) == {
+        "Note": text,
+        "C": json.dumps({"k": [text]}, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
 def test_parameter_text_refuses_nan():
     with pytest.raises(ConversionError):
         parameter_text(float("nan"))
 
 
+# What no request text may carry: lone surrogates, C0 controls other than tab/LF/CR, and DEL.
+UNSENDABLE = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)]
+sendable_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=UNSENDABLE)
+)
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**63), max_value=2**63),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=20),
+    sendable_text.filter(lambda t: len(t) <= 20),
 )
 json_values = st.recursive(
     json_scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.text(max_size=8), children, max_size=4),
+        st.dictionaries(sendable_text.filter(lambda t: len(t) <= 8), children, max_size=4),
     ),
     max_leaves=20,
 )
