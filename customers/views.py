@@ -4,6 +4,7 @@ import json
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -156,6 +157,8 @@ def call_log(request):
         return JsonResponse({"error": "Use POST."}, status=405, headers={"Allow": "POST"})
     try:
         data = json.loads(request.body)
+    except RequestDataTooBig:
+        return JsonResponse({"error": "The body is too large."}, status=413)
     except (ValueError, UnicodeDecodeError):
         return JsonResponse({"error": "The body must be a JSON object."}, status=400)
     if not isinstance(data, dict):

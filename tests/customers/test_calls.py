@@ -144,6 +144,14 @@ def test_endpoint_bad_bodies_are_json_400(agent_client, body, status):
     assert CallRecord.objects.count() == 0
 
 
+def test_endpoint_refuses_an_oversized_body_as_json(agent_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"event": "notes", "contactId": "c", "direction": "inbound", "notes": "n" * 2000}
+    response = post(agent_client, body)
+    assert response.status_code == 413 and response.json()["error"]
+    assert CallRecord.objects.count() == 0
+
+
 def test_endpoint_needs_login_permission_post_and_csrf(client, agent, django_user_model):
     body = {"event": "ringing", "contactId": "c", "direction": "inbound"}
     assert post(client, body).status_code == 401
