@@ -64,7 +64,7 @@ def test_nul_in_admin_search_matches_nothing(supervisor_client, mr_lu):
 
 
 def test_too_long_phone_or_nul_in_csv_is_a_row_error_not_a_silent_failure():
-    long_number = "138 " + "-" * 93 + " 8000"
+    long_number = "138 " + "-" * 92 + " 8000"  # 101 characters
     text = f'name,phones\nChen Jing,{long_number}\n"Wu\x00Tao",13900139000\n'
     result = CustomerResource().import_data(tablib.Dataset().load(text, format="csv"))
     invalid = {row.number: row.error_dict for row in result.invalid_rows}
