@@ -48,6 +48,13 @@ class CustomerAdmin(ImportExportModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("phones")
 
+    def has_add_permission(self, request):
+        """Adding a customer needs adding phone numbers too: without that permission the phone
+        inline would be missing and the customer saved with no number."""
+        return super().has_add_permission(request) and request.user.has_perm(
+            "customers.add_phonenumber"
+        )
+
     @admin.display(description="phone numbers")
     def phone_numbers(self, obj):
         return ", ".join(p.raw for p in obj.phones.all())

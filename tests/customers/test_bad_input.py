@@ -294,3 +294,16 @@ def test_login_message_says_only_the_password_is_case_sensitive(client, agent):
     html = response.content.decode()
     assert "The password is case-sensitive; the username is not." in html
     assert "both fields may be case-sensitive" not in html
+
+
+def test_staff_who_may_not_add_phones_may_not_add_customers(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("clerk", password="pw-clerk-1", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_customer", "add_customer"])
+    )
+    client.force_login(user)
+    response = client.post(reverse("admin:customers_customer_add"), _admin_form("Zhao Lei", 0))
+    assert response.status_code == 403
+    assert not Customer.objects.exists()
