@@ -18,21 +18,28 @@ from django.db.models import Q
 
 from customers.models import Customer, PhoneNumber
 from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.text import has_control_characters, printable
 
 __all__ = [
     "CustomerPage",
     "InvalidCursor",
     "InvalidPhoneNumber",
+    "InvalidSearch",
     "customer_as_json",
     "ensure_customer",
     "find_by_phone",
     "normalize_phone",
+    "printable",
     "renormalize_phones",
     "search_customers",
 ]
 
 
-class InvalidCursor(ValueError):
+class InvalidSearch(ValueError):
+    """A search that cannot be run: its text holds control characters (NUL...), or a bad cursor."""
+
+
+class InvalidCursor(InvalidSearch):
     """A pagination cursor that was not produced by :func:`search_customers`."""
 
 
@@ -79,6 +86,8 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
         name, pk = data
         if not isinstance(name, str) or not isinstance(pk, int) or isinstance(pk, bool):
             raise TypeError
+        if has_control_characters(name):
+            raise ValueError
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidCursor(
             "This page link is not valid; start again from the first page."
@@ -96,10 +105,13 @@ def search_customers(
     name or company. Any other text matches name or company (case-insensitive substring).
     Pagination is by keyset ("seek"): ``after`` / ``before`` are cursors from a previous page; no
     COUNT and no OFFSET, so a page costs an index range scan whatever the table size. Raises
-    :class:`InvalidCursor` on a forged cursor.
+    :class:`InvalidSearch` when ``query`` holds a control character (none is sent to the
+    database) and :class:`InvalidCursor` (an ``InvalidSearch``) on a forged cursor.
     """
     qs = Customer.objects.all()
     query = (query or "").strip()
+    if has_control_characters(query):
+        raise InvalidSearch("Search text cannot contain control characters (such as NUL).")
     phone_key = None
     if query:
         text = Q(name__icontains=query) | Q(company__icontains=query)
