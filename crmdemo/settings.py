@@ -152,6 +152,10 @@ LOGGING = {
 # --- Phone numbers ---------------------------------------------------------------------------
 # Region used to read numbers written without a country code (ISO 3166-1 alpha-2).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="CN")
+# CSV/Excel export: make cells starting with = + - @ text, not formulas (django-import-export).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = env.bool(
+    "IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT", default=True
+)
 
 # --- Local HTTPS development server ------------------------------------------------------------
 # Where `manage.py runsslserver` keeps the certificate it generates (SANs 127.0.0.1, localhost).

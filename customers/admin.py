@@ -1,12 +1,17 @@
 """Admin for supervisors: customers with their phone numbers inline, CSV import/export."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.files.base import ContentFile
+from django.shortcuts import redirect
 from import_export.admin import ImportExportModelAdmin
 
+from customers import importing
 from customers.models import CallRecord, Customer, PhoneNumber
 from customers.phones import InvalidPhoneNumber, normalize_phone
 from customers.resources import CustomerResource
 from customers.services import SHORT_NUMBER_DIGITS
+from customers.text import has_control_characters
 
 
 class PhoneNumberInline(admin.TabularInline):
@@ -15,7 +20,15 @@ class PhoneNumberInline(admin.TabularInline):
     readonly_fields = ("normalized",)
     extra = 1
     min_num = 1
-    validate_min = True
+
+    def get_formset(self, request, obj=None, **kwargs):
+        """The formset refuses fewer than ``min_num`` numbers, whatever ``TOTAL_FORMS`` says.
+
+        Django's admin passes ``min_num`` but not ``validate_min`` to the formset factory, so a
+        class attribute alone does not check it.
+        """
+        kwargs.setdefault("validate_min", True)
+        return super().get_formset(request, obj, **kwargs)
 
 
 class CallRecordInline(admin.TabularInline):
@@ -67,6 +80,7 @@ class CustomerAdmin(ImportExportModelAdmin):
     inlines = [PhoneNumberInline, CallRecordInline]
     readonly_fields = ("created", "updated")
     show_full_result_count = False  # no full-table COUNT on every page at a million rows
+    tmp_storage_class = importing.OneShotTempFolderStorage
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("phones")
@@ -76,6 +90,13 @@ class CustomerAdmin(ImportExportModelAdmin):
         inlines = super().get_inlines(request, obj)
         return inlines if obj is not None else [i for i in inlines if i is not CallRecordInline]
 
+    def has_add_permission(self, request):
+        """Adding a customer needs adding phone numbers too: without that permission the phone
+        inline would be missing and the customer saved with no number."""
+        return super().has_add_permission(request) and request.user.has_perm(
+            "customers.add_phonenumber"
+        )
+
     @admin.display(description="phone numbers")
     def phone_numbers(self, obj):
         return ", ".join(p.raw for p in obj.phones.all())
@@ -84,8 +105,17 @@ class CustomerAdmin(ImportExportModelAdmin):
         """Match the normalized phone key when ``search_term`` reads as a phone number.
 
         A term of 7 or more digits is only a phone number (an indexed lookup); a shorter one, or
-        text, also goes through the usual name/company/email search.
+        text, also goes through the usual name/company/email search. A term with a control
+        character (NUL...) matches nothing and is never sent to the database.
         """
+        # Django's search form drops a term with NUL and then lists everything: check the raw one.
+        if has_control_characters(request.GET.get(SEARCH_VAR, "")) or has_control_characters(
+            search_term
+        ):
+            messages.warning(
+                request, "Search text cannot contain control characters (such as NUL)."
+            )
+            return queryset.none(), False
         try:
             key = normalize_phone(search_term)
         except InvalidPhoneNumber:
@@ -97,3 +127,30 @@ class CustomerAdmin(ImportExportModelAdmin):
             return by_phone, False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return results | by_phone, may_have_duplicates
+
+    def write_to_tmp_storage(self, import_file, input_format):
+        """Keep the upload as UTF-8 (a GB18030/GBK file is converted) for preview and confirm."""
+        if not input_format.is_binary():
+            import_file = ContentFile(importing.to_utf8(import_file.read()))
+        return super().write_to_tmp_storage(import_file, input_format)
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, UnicodeDecodeError):
+            form.add_error("import_file", importing.NOT_TEXT)
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
+
+    def process_import(self, request, **kwargs):
+        """Confirm an import; a second confirm of the same file gets a message, not a 500."""
+        try:
+            return super().process_import(request, **kwargs)
+        except importing.AlreadyImported as exc:
+            messages.error(request, str(exc))
+            return redirect("admin:customers_customer_import")
+
+    def process_result(self, result, request):
+        """An import that failed while saving (rolled back) says so instead of "0 new"."""
+        if result.has_errors() or result.has_validation_errors():
+            messages.error(request, importing.describe_failure(result))
+            return redirect("admin:customers_customer_import")
+        return super().process_result(result, request)

@@ -3,6 +3,9 @@
 from django import forms
 
 from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.text import validate_multiline, validate_single_line
+
+_LINE = [validate_single_line]
 
 
 class CustomerCreateForm(forms.Form):
@@ -12,13 +15,19 @@ class CustomerCreateForm(forms.Form):
     caller), so the call is attached to the new customer.
     """
 
-    name = forms.CharField(max_length=200)
-    company = forms.CharField(max_length=200, required=False)
-    email = forms.EmailField(required=False)
-    phone = forms.CharField(label="Phone number", max_length=64)
-    phone2 = forms.CharField(label="Second phone number", max_length=64, required=False)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    call = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    name = forms.CharField(max_length=200, validators=_LINE)
+    company = forms.CharField(max_length=200, required=False, validators=_LINE)
+    email = forms.EmailField(required=False, validators=_LINE)
+    phone = forms.CharField(label="Phone number", max_length=64, validators=_LINE)
+    phone2 = forms.CharField(
+        label="Second phone number", max_length=64, required=False, validators=_LINE
+    )
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, validators=[validate_multiline]
+    )
+    call = forms.CharField(
+        max_length=64, required=False, widget=forms.HiddenInput, validators=_LINE
+    )
 
     def _clean_number(self, field: str) -> str:
         raw = self.cleaned_data.get(field, "").strip()

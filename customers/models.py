@@ -6,15 +6,17 @@ from django.db import models
 from django.urls import reverse
 
 from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.text import validate_multiline, validate_single_line
 
 
 class Customer(models.Model):
     """A customer the agents work; has one or more :class:`PhoneNumber` rows (``phones``)."""
 
-    name = models.CharField(max_length=200)
-    company = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(blank=True)
-    notes = models.TextField(blank=True)
+    # No control characters (NUL...) in stored text: admin forms and CSV import both validate.
+    name = models.CharField(max_length=200, validators=[validate_single_line])
+    company = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
+    email = models.EmailField(blank=True, validators=[validate_single_line])
+    notes = models.TextField(blank=True, validators=[validate_multiline])
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

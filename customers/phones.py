@@ -10,6 +10,8 @@ import unicodedata
 import phonenumbers
 from django.conf import settings
 
+from customers.text import has_control_characters, printable
+
 
 class InvalidPhoneNumber(ValueError):
     """The text holds no usable phone number (no digits, too few or too many, or stray letters)."""
@@ -37,23 +39,29 @@ def normalize_phone(raw: str) -> str:
     (with the leading ``+`` when it was written with one). ``normalize_phone(key) == key``.
 
     Raises :class:`InvalidPhoneNumber` (a ``ValueError``) when the text has letters other than an
-    extension marker, fewer than 3 or more than 20 digits.
+    extension marker, a control character (NUL, tab... anywhere but the ends), fewer than 3 or more
+    than 20 digits. Messages quote ``raw`` with control characters escaped.
     """
     if raw is None:
         raise InvalidPhoneNumber("No phone number given.")
     text = unicodedata.normalize("NFKC", str(raw)).strip()
     if not text:
         raise InvalidPhoneNumber("No phone number given.")
+    shown = printable(str(raw))
+    if has_control_characters(text):
+        raise InvalidPhoneNumber(
+            f"“{shown}” is not a phone number: it contains control characters."
+        )
     number_part = _EXTENSION.sub("", text).strip()
     if not _ALLOWED.fullmatch(number_part):
         raise InvalidPhoneNumber(
-            f"“{raw}” is not a phone number: only digits, +, spaces, - . ( ) allowed."
+            f"“{shown}” is not a phone number: only digits, +, spaces, - . ( ) allowed."
         )
     digits = re.sub(r"\D", "", number_part)
     if len(digits) < _MIN_DIGITS:
-        raise InvalidPhoneNumber(f"“{raw}” is not a phone number: too few digits.")
+        raise InvalidPhoneNumber(f"“{shown}” is not a phone number: too few digits.")
     if len(digits) > _MAX_DIGITS:
-        raise InvalidPhoneNumber(f"“{raw}” is not a phone number: too many digits.")
+        raise InvalidPhoneNumber(f"“{shown}” is not a phone number: too many digits.")
     try:
         parsed = phonenumbers.parse(number_part, settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:

@@ -1,23 +1,56 @@
 """CSV import/export of customers with django-import-export (https://django-import-export.readthedocs.io).
 
 Columns: ``id`` (empty or absent for new customers), ``name``, ``company``, ``email``, ``notes``,
-``phones`` (numbers as typed, separated by ``;``). A row with a malformed phone number or no name
-is reported by line, and the whole import is rolled back.
+``phones`` (numbers as typed, separated by ``;``). Every field gets the model's validation (lengths,
+e-mail, no control characters) and every number that of ``PhoneNumber`` (at most 64 characters, a
+phone number); a row that fails is reported by row number (data rows from 1, the header not
+counted), and the whole import is rolled back.
+
+Export escapes cells a spreadsheet would run as a formula (OWASP "CSV injection") when
+``settings.IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT`` is on: a leading ``'`` makes them text.
 """
 
+import re
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from import_export import fields, resources
 
 from customers.models import Customer, PhoneNumber
-from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.text import printable
 
 PHONE_SEPARATOR = ";"
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
+# (https://owasp.org/www-community/attacks/CSV_Injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+WHOLE_NUMBER = re.compile(r"\d+")
+
+
+def escape_formula(value):
+    """Return ``value`` with a leading ``'`` when a spreadsheet would run that text as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class PhonesField(fields.Field):
+    """The ``phones`` column: a customer's numbers as typed, joined by ``"; "``.
+
+    During an import, the row's numbers (kept by ``CustomerResource.import_instance``), so the
+    preview shows them before anything is saved. Read-only as a field: the resource saves them.
+    """
+
+    def get_value(self, instance):
+        raws = getattr(instance, "_imported_phones", None)
+        if raws is None:
+            raws = [p.raw for p in instance.phones.all()] if instance.pk else []
+        return f"{PHONE_SEPARATOR} ".join(raws)
 
 
 class CustomerResource(resources.ModelResource):
     """Customers with their phone numbers in one ``phones`` column."""
 
-    phones = fields.Field(column_name="phones")
+    phones = PhonesField(column_name="phones")
 
     class Meta:
         model = Customer
@@ -32,24 +65,56 @@ class CustomerResource(resources.ModelResource):
             dataset.append_col([""] * len(dataset), header="id")
         super().before_import(dataset, **kwargs)
 
-    def dehydrate_phones(self, customer):
-        return f"{PHONE_SEPARATOR} ".join(p.raw for p in customer.phones.all())
+    def before_import_row(self, row, **kwargs):
+        """Refuse an ``id`` that is not a whole number (the library's message is unreadable)."""
+        super().before_import_row(row, **kwargs)
+        value = row.get("id")
+        if value not in (None, "") and not WHOLE_NUMBER.fullmatch(str(value).strip()):
+            raise ValidationError(
+                {"id": f"id must be a whole number (or empty for a new customer), not “{value}”."}
+            )
 
     def import_instance(self, instance, row, **kwargs):
-        """Read the fields, then check every number of ``phones`` (kept for after the save)."""
+        """Read the fields, then validate every number of ``phones`` as ``PhoneNumber`` does.
+
+        The numbers are kept on the instance for :meth:`after_save_instance`. Raises
+        ``ValidationError({"phones": [...]})`` naming each bad number.
+        """
         super().import_instance(instance, row, **kwargs)
-        raws = [r.strip() for r in (row.get("phones") or "").split(PHONE_SEPARATOR) if r.strip()]
+        raws = [r.strip() for r in str(row.get("phones") or "").split(PHONE_SEPARATOR) if r.strip()]
         if not raws:
             raise ValidationError({"phones": "At least one phone number is needed."})
         errors = []
         for raw in raws:
-            try:
-                normalize_phone(raw)
-            except InvalidPhoneNumber as exc:
-                errors.append(str(exc))
+            phone = PhoneNumber(raw=raw)
+            try:  # the field's own checks (length): say which number
+                phone.clean_fields(exclude=["customer", "normalized"])
+            except ValidationError as exc:
+                errors += [f"“{printable(raw)}”: {message}" for message in exc.messages]
+            try:  # is it a phone number: the message names the number
+                phone.clean()
+            except ValidationError as exc:
+                errors += exc.messages
         if errors:
             raise ValidationError({"phones": errors})
         instance._imported_phones = raws
+
+    def export(self, *args, **kwargs):
+        """As ``ModelResource.export``, escaping formulas (see the module docstring)."""
+        self._escape_formulae = getattr(settings, "IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT", False)
+        try:
+            return super().export(*args, **kwargs)
+        finally:
+            self._escape_formulae = False
+
+    def export_field(self, field, instance, **kwargs):
+        """One exported cell; ``phones`` is left as is: each number passed ``normalize_phone``
+        (digits, ``+``, separators and an extension marker cannot make a function call), and
+        ``+86 138...`` must import back unchanged."""
+        value = super().export_field(field, instance, **kwargs)
+        if getattr(self, "_escape_formulae", False) and field.column_name != "phones":
+            return escape_formula(value)
+        return value
 
     def after_save_instance(self, instance, row, **kwargs):
         """Replace the customer's phone numbers by the row's (nothing is written on a dry run)."""

@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from customers.models import CallRecord, Customer, PhoneNumber
 from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.text import MULTILINE_ALLOWED, has_control_characters, printable
 
 __all__ = [
     "CALL_EVENTS",
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidCallEvent",
     "InvalidCursor",
     "InvalidPhoneNumber",
+    "InvalidSearch",
     "call_as_json",
     "create_customer",
     "customer_as_json",
@@ -35,6 +37,7 @@ __all__ = [
     "find_by_phone",
     "log_call",
     "normalize_phone",
+    "printable",
     "recent_calls",
     "renormalize_phones",
     "search_customers",
@@ -42,7 +45,11 @@ __all__ = [
 ]
 
 
-class InvalidCursor(ValueError):
+class InvalidSearch(ValueError):
+    """A search that cannot be run: its text holds control characters (NUL...), or a bad cursor."""
+
+
+class InvalidCursor(InvalidSearch):
     """A pagination cursor that was not produced by :func:`search_customers`."""
 
 
@@ -89,6 +96,8 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
         name, pk = data
         if not isinstance(name, str) or not isinstance(pk, int) or isinstance(pk, bool):
             raise TypeError
+        if has_control_characters(name):
+            raise ValueError
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidCursor(
             "This page link is not valid; start again from the first page."
@@ -106,10 +115,13 @@ def search_customers(
     name or company. Any other text matches name or company (case-insensitive substring).
     Pagination is by keyset ("seek"): ``after`` / ``before`` are cursors from a previous page; no
     COUNT and no OFFSET, so a page costs an index range scan whatever the table size. Raises
-    :class:`InvalidCursor` on a forged cursor.
+    :class:`InvalidSearch` when ``query`` holds a control character (none is sent to the
+    database) and :class:`InvalidCursor` (an ``InvalidSearch``) on a forged cursor.
     """
     qs = Customer.objects.all()
     query = (query or "").strip()
+    if has_control_characters(query):
+        raise InvalidSearch("Search text cannot contain control characters (such as NUL).")
     phone_key = None
     if query:
         text = Q(name__icontains=query) | Q(company__icontains=query)
@@ -293,8 +305,9 @@ def _text(value, field: str, limit: int = _ID_CHARS) -> str:
     value = str(value).strip()
     if len(value) > limit:
         raise InvalidCallEvent(f"{field} is longer than {limit} characters.")
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
-        raise InvalidCallEvent(f"{field} contains control characters.")
+    allow = MULTILINE_ALLOWED if limit == MAX_NOTES_CHARS else ""
+    if has_control_characters(value, allow=allow):
+        raise InvalidCallEvent(f"{field} contains control characters: {printable(value)[:80]}")
     return value
 
 

@@ -44,8 +44,8 @@ def customer_list(request):
         page = services.search_customers(
             query, after=request.GET.get("after"), before=request.GET.get("before")
         )
-    except services.InvalidCursor as exc:
-        ctx = {"query": query, "error": str(exc), "customers": []}
+    except services.InvalidSearch as exc:
+        ctx = {"query": services.printable(query), "error": str(exc), "customers": []}
         return render(request, "customers/list.html", ctx, status=400)
     ctx = {"query": query, "page": page, "customers": page.customers}
     return render(request, "customers/list.html", ctx)
@@ -110,7 +110,7 @@ def customer_by_phone(request, number):
     try:
         matches = services.find_by_phone(number)
     except services.InvalidPhoneNumber as exc:
-        ctx = {"number": number, "error": str(exc)}
+        ctx = {"number": services.printable(number), "error": str(exc)}
         return render(request, "customers/by_phone.html", ctx, status=400)
     if len(matches) == 1:
         return redirect(matches[0])

@@ -250,3 +250,12 @@ def test_agent_edits_own_call_notes_on_the_customer_page(agent_client, agent, su
     assert "control characters" in response.content.decode()
     record.refresh_from_db()
     assert record.notes == "Called back, all fine"
+
+
+def test_new_customer_form_refuses_control_characters(agent_client):
+    response = agent_client.post(
+        reverse("customers:create"), {"name": "Ms\x01New", "phone": "13900001111"}
+    )
+    assert response.status_code == 400
+    assert "control characters" in response.content.decode()
+    assert not Customer.objects.exists()

@@ -40,3 +40,35 @@ def test_bad_csv_row_rolls_back_committed_rows():
     assert result.has_validation_errors()
     assert not Customer.objects.exists()
     assert not PhoneNumber.objects.exists()
+
+
+@pytest.mark.parametrize("term", ["\x00", "a\x00b"])
+def test_nul_in_search_is_a_400_not_a_database_error(agent_client, mr_lu, term):
+    from django.urls import reverse
+
+    response = agent_client.get(reverse("customers:list"), {"q": term})
+    assert response.status_code == 400
+    response = agent_client.get(reverse("customers:lookup"), {"number": term})
+    assert response.status_code == 400
+    response = agent_client.get(f"/customer/phoneNumber/{term}")
+    assert response.status_code == 400
+
+
+def test_nul_in_admin_search_matches_nothing(supervisor_client, mr_lu):
+    from django.urls import reverse
+
+    url = reverse("admin:customers_customer_changelist")
+    response = supervisor_client.get(url, {"q": "a\x00b"})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+
+
+def test_too_long_phone_or_nul_in_csv_is_a_row_error_not_a_silent_failure():
+    long_number = "138 " + "-" * 92 + " 8000"  # 101 characters
+    text = f'name,phones\nChen Jing,{long_number}\n"Wu\x00Tao",13900139000\n'
+    result = CustomerResource().import_data(tablib.Dataset().load(text, format="csv"))
+    invalid = {row.number: row.error_dict for row in result.invalid_rows}
+    assert "at most 64 characters" in " ".join(invalid[1]["phones"])
+    assert "name" in invalid[2]
+    assert not result.has_errors()
+    assert not Customer.objects.exists()

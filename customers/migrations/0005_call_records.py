@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0002_trigram_search_indexes'),
+        ('customers', '0004_fix_control_characters'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
