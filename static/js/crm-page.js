@@ -19,7 +19,13 @@
     }
   }
 
-  if (window.top !== window.self && workbench()) {
+  // Inside the workbench's CRM frame (decided by the frame, not by crmWorkbench, which the
+  // workbench may define only after this page has loaded).
+  var inWorkbench = false;
+  try {
+    inWorkbench = !!window.frameElement && window.frameElement.id === "crm-frame";
+  } catch (e) { /* framed by another origin */ }
+  if (inWorkbench) {
     var bar = document.querySelector(".topbar");
     if (bar) bar.style.display = "none";
     document.documentElement.classList.add("in-workbench");

@@ -9,7 +9,7 @@
  *   form in the CRM frame. Only the newest call's lookup may pop: older answers are dropped.
  * - Click-to-dial: CRM pages (static/js/crm-page.js) call window.crmWorkbench.dial(number).
  * - Call log: every hook is posted to the call-log endpoint (JSON, CSRF header), once per event,
- *   retried on network errors; the server merges them per (agent, contact id).
+ *   one at a time, retried on network errors; the server merges them per (agent, contact id).
  * - Navigation: CRM pages load in the same-origin frame, so the call survives; leaving or
  *   reloading the workbench during a call asks first (beforeunload).
  * Configuration comes from the page (json_script #workbench-config), never from generated JS.
@@ -42,7 +42,7 @@
   var toggle = document.getElementById("softphone-toggle");
 
   var status = -1;          // last status code from onStatusChange
-  var calls = {};           // connid -> {connid, contactId, direction, caller, callee, chain}
+  var calls = {};           // connid -> {connid, contactId, direction, caller, callee, record}
   var popSeq = 0;           // bumped by every screen pop; a lookup answers only its own
   var workbench = null;
 
@@ -95,7 +95,10 @@
     });
   }
 
-  // Post one event of `call`, after the call's earlier events (one chain per call).
+  // Post one event of `call`. Events go one at a time, in the order the hooks fired: a call's
+  // events never overtake each other, and the server never merges two of ours at once.
+  var queue = Promise.resolve();
+
   function logEvent(call, event, extra) {
     var body = Object.assign({
       event: event,
@@ -107,7 +110,7 @@
       at: new Date().toISOString()
     }, extra || {});
     pending += 1;
-    call.chain = (call.chain || Promise.resolve()).then(function () {
+    queue = queue.then(function () {
       return send(body, 1);
     }).finally(function () {
       pending -= 1;
@@ -121,7 +124,7 @@
       notice("Call log: " + err.message);
       return null;
     });
-    return call.chain;
+    return queue;
   }
 
   // --- screen pop -------------------------------------------------------------------------------
