@@ -14,7 +14,6 @@ from django.core.exceptions import (
 from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
-from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from ccc_proxy import services
@@ -124,17 +123,17 @@ def _checked_api(request: HttpRequest, action: str | None, started: float) -> Js
     return JsonResponse(result.body)
 
 
-def csrf_failure(request: HttpRequest, reason: str = ""):
-    """``CSRF_FAILURE_VIEW``: JSON 403 in the proxy's error shape for the API, Django's page
-    everywhere else."""
-    match = getattr(request, "resolver_match", None)
-    if match is None or match.view_name != "ccc_proxy:api":
-        return django_csrf_failure(request, reason=reason)
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """The API's answer to a CSRF failure: JSON 403 in the proxy's error shape. Called by the
+    project's ``CSRF_FAILURE_VIEW`` (``crmdemo.views.csrf_failure``) for this view."""
     error = ProxyError(403, "CsrfFailed", f"CSRF verification failed: {reason}")
     services.log_call(
         request.user, request.GET.get("action"), 403, None, time.monotonic(), error=error.error_code
     )
     return JsonResponse(error.as_json(), status=403)
+
+
+api.csrf_failure = csrf_failure
 
 
 @login_required

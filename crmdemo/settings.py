@@ -307,8 +307,8 @@ CCC_PROXY_ALLOWED_ACTIONS = env.list(
 CCC_PROXY_MAX_BODY_BYTES = env.int("CCC_PROXY_MAX_BODY_BYTES", default=64 * 1024)
 # Most top-level parameters accepted in one softphone request.
 CCC_PROXY_MAX_PARAMETERS = env.int("CCC_PROXY_MAX_PARAMETERS", default=50)
-# Answers CSRF failures on the CCC proxy API in its JSON error shape (Django's page elsewhere).
-CSRF_FAILURE_VIEW = "ccc_proxy.views.csrf_failure"
+# JSON 403 for API endpoints (the CCC proxy in its own error shape), Django's page elsewhere.
+CSRF_FAILURE_VIEW = "crmdemo.views.csrf_failure"
 
 # --- Token encryption at rest ----------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by putting a new key first).

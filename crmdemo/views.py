@@ -2,10 +2,12 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.csrf import csrf_failure as django_csrf_failure
 
 from aliyun_oauth.services import account_summary
 
@@ -58,3 +60,19 @@ def home(request):
         "sdk_css": settings.ALIYUN_SDK_CSS_URLS if linked else [],
     }
     return render(request, "home.html", context)
+
+
+def csrf_failure(request, reason: str = ""):
+    """``CSRF_FAILURE_VIEW``: JSON 403 for API endpoints, Django's page for pages.
+
+    A view with a ``csrf_failure(request, reason)`` attribute answers in its own error shape (the
+    CCC proxy's ``{requestId, errorCode, message}``); any other request that sent or asked for JSON
+    gets ``{"error": "CSRF verification failed: <reason>"}``; the rest Django's HTML page.
+    """
+    match = getattr(request, "resolver_match", None)
+    own_answer = getattr(getattr(match, "func", None), "csrf_failure", None)
+    if own_answer is not None:
+        return own_answer(request, reason)
+    if "json" in request.content_type or "json" in request.headers.get("Accept", ""):
+        return JsonResponse({"error": f"CSRF verification failed: {reason}"}, status=403)
+    return django_csrf_failure(request, reason=reason)

@@ -259,3 +259,25 @@ def test_new_customer_form_refuses_control_characters(agent_client):
     assert response.status_code == 400
     assert "control characters" in response.content.decode()
     assert not Customer.objects.exists()
+
+
+def test_endpoint_without_csrf_token_is_a_json_403(agent):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent)
+    body = {"event": "ringing", "contactId": "c-csrf", "direction": "inbound"}
+    response = post(client, body)
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert "CSRF verification failed" in response.json()["error"]
+    assert CallRecord.objects.count() == 0
+
+
+def test_pages_keep_djangos_csrf_page(agent):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
