@@ -78,7 +78,11 @@ def authenticate(sign_data: str, signature: str, now: float | None = None) -> Cl
 
 def poll(user: CloudUser, connid: str = "") -> dict:
     """The softphone's poll: ``{"status", "call"}``. ``call`` is the call ``connid`` the
-    softphone is tracking (so it sees that call's release), else the agent's live call."""
+    softphone is tracking (so it sees that call's release), else the agent's live call.
+
+    A softphone back after ``settings.SANDBOX_AGENT_TIMEOUT`` finds its calls released and
+    itself OFFLINE; within the window it resumes where it was."""
+    simulator.release_gone_agents()
     state = simulator.touch(user)
     call = None
     if connid:
@@ -98,6 +102,7 @@ def control(user: CloudUser, command: str, params: dict[str, str]) -> dict:
     comma-separated), ``call`` (``callee``, optional ``caller``), ``answer``, ``hangup``,
     ``hold``, ``retrieve`` (``connid``). Raises :class:`simulator.SimulatorError`.
     """
+    simulator.release_gone_agents()  # a softphone back too late does not revive its calls
     call = None
     if command == "state":
         groups = params.get("skillGroupIds")

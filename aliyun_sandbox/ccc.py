@@ -174,6 +174,7 @@ def _cdr(call: Call) -> dict:
 def _recent_calls(ctx: Context) -> dict:
     page = ctx.integer("PageNumber", 1)
     size = ctx.integer("PageSize", 10, high=100)
+    simulator.release_gone_agents()
     qs = Call.objects.filter(agent=ctx.user).select_related("agent")
     for name, lookup in (("StartTime", "created_at__gte"), ("StopTime", "created_at__lt")):
         if ctx.get(name):

@@ -188,7 +188,7 @@ class Call(models.Model):
         choices=[(s, s.lower()) for s in (RINGING, TALKING, HELD, RELEASED)],
         default=RINGING,
     )
-    # Who ended the call: "agent", "remote" or "" (still live).
+    # Who ended the call: "agent", "remote", "timeout" (the softphone stopped polling) or "".
     released_by = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     answer_at = models.DateTimeField(null=True, blank=True)

@@ -5,7 +5,10 @@ calls are rung by the simulator (page or ``manage.py sandbox_call``) and ring th
 softphone; outbound calls are placed by the softphone and ring the simulated remote party, who
 answers ``settings.SANDBOX_ANSWER_DELAY`` seconds later (applied lazily whenever calls are read,
 so no background worker is needed and any web process can serve any request) or by hand on the
-simulator page. Every transition locks the call row, so an agent's hang-up and the remote
+simulator page. Likewise an agent whose softphone stopped polling ``settings.SANDBOX_AGENT_TIMEOUT``
+seconds ago is gone: whenever calls are read its calls are released (``released_by`` "timeout")
+and it goes OFFLINE, as CCC's agent server drops an agent whose SIP registration lapsed.
+Every transition locks the call row, so an agent's hang-up and the remote
 party's answer cannot both win. All times are UTC.
 """
 
@@ -15,13 +18,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from aliyun_sandbox import ccc_data
 from aliyun_sandbox.models import AgentState, Call, CloudUser
 
-# A softphone that has not polled for this long is considered gone (seconds).
-AGENT_TIMEOUT = 30
 # Phone numbers as dialled: optional +, then 3-20 digits (spaces and dashes dropped).
 _NUMBER = re.compile(r"^\+?\d{3,20}$")
 
@@ -53,12 +55,44 @@ def agent_state(user: CloudUser) -> AgentState:
     return AgentState.objects.filter(user=user).first() or AgentState(user=user)
 
 
+def _stale_before():
+    return timezone.now() - timedelta(seconds=settings.SANDBOX_AGENT_TIMEOUT)
+
+
 def effective_status(state: AgentState) -> str:
-    """The agent's status, OFFLINE when the softphone stopped polling ``AGENT_TIMEOUT`` ago."""
-    stale = timezone.now() - timedelta(seconds=AGENT_TIMEOUT)
+    """The agent's status, OFFLINE when the softphone stopped polling
+    ``settings.SANDBOX_AGENT_TIMEOUT`` seconds ago."""
+    stale = _stale_before()
     if state.status != AgentState.OFFLINE and (not state.last_seen or state.last_seen < stale):
         return AgentState.OFFLINE
     return state.status
+
+
+def release_gone_agents() -> int:
+    """Release every live call of agents whose softphone stopped polling
+    ``settings.SANDBOX_AGENT_TIMEOUT`` seconds ago and set those agents OFFLINE.
+
+    The remote party hears the hang-up (``released_by`` "timeout"); the calls show released
+    in the simulator and in call detail records. Called whenever calls are read, so no worker
+    process is needed. Returns the number of calls released.
+    """
+    stale = Q(last_seen__isnull=True) | Q(last_seen__lt=_stale_before())
+    released = 0
+    gone = AgentState.objects.exclude(status=AgentState.OFFLINE).filter(stale)
+    for pk in gone.values_list("pk", flat=True):
+        with transaction.atomic():
+            state = AgentState.objects.select_for_update().filter(stale, pk=pk).first()
+            if state is None or state.status == AgentState.OFFLINE:
+                continue  # polled again meanwhile, or another request got here first
+            now = timezone.now()
+            released += (
+                Call.objects.filter(agent_id=state.user_id)
+                .exclude(state=Call.RELEASED)
+                .update(state=Call.RELEASED, released_by="timeout", released_at=now)
+            )
+            state.status, state.skill_group_ids, state.changed_at = AgentState.OFFLINE, "", now
+            state.save(update_fields=["status", "skill_group_ids", "changed_at"])
+    return released
 
 
 def _advance(call: Call) -> Call:
@@ -77,12 +111,14 @@ def _advance(call: Call) -> Call:
 
 def live_call(user: CloudUser) -> Call | None:
     """The agent's current (not released) call, or None."""
+    release_gone_agents()
     call = Call.objects.filter(agent=user).exclude(state=Call.RELEASED).first()
     return _advance(call) if call else None
 
 
 def get_call(connid: str, user: CloudUser | None = None) -> Call:
     """The call ``connid`` (of ``user`` when given); ``NotExists.Call`` (404) otherwise."""
+    release_gone_agents()
     qs = Call.objects.filter(connid=connid)
     if user is not None:
         qs = qs.filter(agent=user)
@@ -94,6 +130,7 @@ def get_call(connid: str, user: CloudUser | None = None) -> Call:
 
 def recent_calls(limit: int = 50, user: CloudUser | None = None) -> list[Call]:
     """The newest calls first (live ones advanced), optionally only ``user``'s."""
+    release_gone_agents()
     qs = Call.objects.select_related("agent")
     if user is not None:
         qs = qs.filter(agent=user)

@@ -190,6 +190,9 @@ SANDBOX_CODE_LIFETIME = env.int("SANDBOX_CODE_LIFETIME", default=300)
 SANDBOX_KEY_GRACE_PERIOD = env.int("SANDBOX_KEY_GRACE_PERIOD", default=7 * 86400)
 # Seconds before the simulator's remote party answers an outbound call.
 SANDBOX_ANSWER_DELAY = env.float("SANDBOX_ANSWER_DELAY", default=2.0)
+# Seconds without a softphone poll after which the sandbox treats the agent as gone: its calls
+# are released and it goes OFFLINE (applied lazily whenever calls or agents are read).
+SANDBOX_AGENT_TIMEOUT = env.float("SANDBOX_AGENT_TIMEOUT", default=30.0)
 
 if SANDBOX_ENABLED:
     # The sandbox client secret is derived from SECRET_KEY: both sides know it, nobody commits it.

@@ -64,10 +64,10 @@ def test_command_rings_a_ready_agent_and_plays_the_remote_party(edward, settings
         call_command("sandbox_call", list=True)
 
 
-def test_a_softphone_that_stopped_polling_is_offline(edward):
+def test_a_softphone_that_stopped_polling_is_offline(edward, settings):
     ready(edward)
     AgentState.objects.filter(user=edward).update(
-        last_seen=timezone.now() - timedelta(seconds=simulator.AGENT_TIMEOUT + 1)
+        last_seen=timezone.now() - timedelta(seconds=settings.SANDBOX_AGENT_TIMEOUT + 1)
     )
     with pytest.raises(simulator.SimulatorError) as exc:
         simulator.ring_agent(edward, "13501234567")
@@ -200,3 +200,47 @@ def test_agent_server_authenticates_and_controls_calls(sandbox, edward, settings
     assert requests.get(url + "poll", timeout=10).status_code == 405
     settings.SANDBOX_ENABLED = False
     assert requests.post(url + "poll", data=auth, timeout=10).status_code == 404
+
+
+def _talking_call(user):
+    call = simulator.ring_agent(user, "13501234567")
+    return simulator.answer(call, by="agent")
+
+
+def _silence(user, seconds):
+    AgentState.objects.filter(user=user).update(
+        last_seen=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def test_a_softphone_gone_past_the_timeout_has_its_calls_released(edward, settings):
+    settings.SANDBOX_AGENT_TIMEOUT = 5
+    ready(edward)
+    call = _talking_call(edward)
+    # Within the window the call survives and a poll resumes it.
+    _silence(edward, 4)
+    assert agent_server.poll(edward)["call"]["state"] == "talking"
+    # Past the window: reading the calls releases it, as the remote party hears.
+    _silence(edward, 6)
+    assert [c["state"] for c in map(simulator.call_json, simulator.recent_calls())] == ["released"]
+    call.refresh_from_db()
+    assert (call.state, call.released_by) == (Call.RELEASED, "timeout")
+    assert call.released_at is not None and call.duration >= 0
+    state = AgentState.objects.get(user=edward)
+    assert (state.status, state.skill_group_ids) == (AgentState.OFFLINE, "")
+    # A softphone coming back too late sees its call released, not revived.
+    polled = agent_server.poll(edward, call.connid)
+    assert polled == {"status": "OFFLINE", "call": simulator.call_json(call)}
+
+
+def test_a_gone_agents_call_is_released_when_the_softphone_itself_returns(edward, settings):
+    settings.SANDBOX_AGENT_TIMEOUT = 5
+    ready(edward)
+    call = _talking_call(edward)
+    _silence(edward, 6)
+    # Nobody read the calls meanwhile: the softphone's own poll must not revive the call.
+    assert agent_server.poll(edward)["call"] is None
+    assert Call.objects.get(pk=call.pk).state == Call.RELEASED
+    with pytest.raises(simulator.SimulatorError) as exc:
+        agent_server.control(edward, "hold", {"connid": call.connid})
+    assert exc.value.code == "CallStateError"
