@@ -49,6 +49,7 @@
     this._status = S.UNREGISTERED;
     this._idle = S.SIGNED_IN;      // where the agent returns after a call
     this._call = null;             // the call being tracked (agent-server JSON)
+    this._waiting = null;          // a live call found before registering: {status, call}
     this._loginInfo = null;
     this._skillLevels = null;
     this._groups = [];
@@ -58,7 +59,10 @@
     this._render();
     this._hook("onInit");
     var self = this;
-    this._loadAgent().then(function () { self._drawGroups(); });
+    this._loadAgent().then(function (ok) {
+      self._drawGroups();
+      if (ok) self._peek();
+    });
   }
 
   WorkbenchSdk.STATUS = S;
@@ -216,6 +220,17 @@
     return { errorApi: command, errorCode: code, errorMsg: message };
   };
 
+  // Before registering (e.g. after a reload mid-call), ask the agent server once whether the
+  // agent still has a live call, so the panel says so; register() then resumes it.
+  proto._peek = function () {
+    var self = this;
+    return this._agent("poll", {}).then(function (data) {
+      if (self._status !== S.UNREGISTERED) return;
+      self._waiting = data.call && data.call.state !== "released" ? data : null;
+      self._draw();
+    }, function () { /* reported by onErrorNotify */ });
+  };
+
   proto._startPolling = function () {
     var self = this;
     if (this._timer) return;
@@ -302,6 +317,7 @@
         this._hook("onCallDialing", call.connid, call.caller, call.callee, call.contactId);
       } else {
         this._established(call);
+        if (call.state === "held") this._setStatus(S.HOLD);
       }
       return;
     }
@@ -311,6 +327,25 @@
     else if (call.state === "talking" && prev.state === "held") {
       this._setStatus(call.direction === "inbound" ? S.INBOUND_TALK : S.OUTBOUND_TALK);
     } else if (call.state === "talking") this._established(call);
+  };
+
+  // A call already live at the agent server when the softphone registers (as after a reload):
+  // replay its course, so the page's hooks see it as they would have live: onCallComing (6) or
+  // onCallDialing (8), then onCallEstablish (9/10) once answered, then 12 when on hold.
+  proto._resumeCall = function (call) {
+    if (!call || call.state === "released" || this._call) return;
+    if (call.state === "ringing") { this._onCall(call); return; }
+    this._call = call;
+    if (call.direction === "inbound") {
+      this._setStatus(S.RINGING);
+      this._hook("onCallComing", call.connid, call.caller, call.callee, call.contactId,
+        call.skillGroupId);
+    } else {
+      this._setStatus(S.DIALING);
+      this._hook("onCallDialing", call.connid, call.caller, call.callee, call.contactId);
+    }
+    this._established(call);
+    if (call.state === "held") this._setStatus(S.HOLD);
   };
 
   proto._guard = function (api, allowed) {
@@ -339,14 +374,19 @@
         return typeof g === "object" ? g.skillGroupId : String(g);
       }).filter(function (g) { return all.indexOf(g) >= 0; });
       self._groups = wanted.length ? wanted : all;
-      return self._setAgentStatus("SIGNED_IN", self._groups);
-    }).then(function () {
-      self._setStatus(S.SIGNED_IN);
-      self._startPolling();
+      // Back mid-call (a reload): keep the Ready/Break the agent had, so it returns there.
+      var was = self._waiting && self._waiting.status;
+      return self._setAgentStatus(was === "READY" || was === "BREAK" ? was : "SIGNED_IN",
+        self._groups);
+    }).then(function (data) {
+      self._waiting = null;
+      self._setStatus({ READY: S.READY, BREAK: S.BREAK }[data.status] || S.SIGNED_IN);
       self._hook("onRegister", {
         loginInfo: self._loginInfo, skillGroups: self._groups, accessPoint: accessPoint || null
       });
       self._hook("onLogIn");
+      self._resumeCall(data.call);
+      self._startPolling();
       return true;
     }).catch(function () {
       self._status = S.UNREGISTERED;
@@ -533,9 +573,13 @@
     this._statusEl.textContent = LABELS[s];
     this._root.setAttribute("data-status", String(s));
     if (s === S.READY || s === S.SIGNED_IN) this._showError("");
-    this._callEl.textContent = call
-      ? (call.direction === "inbound" ? "From " + call.caller : "To " + call.callee) +
-        " \u00b7 " + call.state
+    var waiting = s === S.UNREGISTERED && this._waiting && this._waiting.call;
+    this._callEl.textContent = call || waiting
+      ? (waiting ? "Call in progress: " : "") +
+        ((call || waiting).direction === "inbound"
+          ? "From " + ((call || waiting).caller || "withheld number")
+          : "To " + (call || waiting).callee) +
+        " \u00b7 " + (call || waiting).state + (waiting ? ". Sign in to resume it." : "")
       : "";
     this._groupsEl.hidden = !(s === S.UNREGISTERED || s === S.SIGNED_OUT);
     b.signin.disabled = !(s === S.UNREGISTERED || s === S.SIGNED_OUT);

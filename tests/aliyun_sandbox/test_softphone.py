@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
+from aliyun_sandbox import simulator
 from aliyun_sandbox.models import Call
 from tests.aliyun_sandbox.ccc_support import INSTANCE, make_user, sdk_request, send, sts_for
 
@@ -343,3 +344,60 @@ def test_the_crm_loads_the_stand_in_in_sandbox_mode():
         check=True,
     )
     assert real.stdout.strip() == "https://g.alicdn.com/acca/workbench-sdk/0.2.8/workbenchSdk.js"
+
+
+def reload(page, sandbox):
+    page.set_content(TEST_PAGE % {"instance": INSTANCE})
+    page.wait_for_function("document.querySelectorAll('.wbsdk-groups input').length === 2")
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_a_reload_mid_call_resumes_the_call_on_sign_in(softphone, sandbox, held):
+    page = softphone
+    register_and_ready(page)
+    call = simulator.ring_agent(page.user, "13501234567")
+    wait_status(page, 6)
+    page.click(".wbsdk-answer")
+    wait_status(page, 9)
+    if held:
+        page.click(".wbsdk-hold")
+        wait_status(page, 12)
+
+    reload(page, sandbox)  # the workbench is reloaded: a fresh SDK, nothing in memory
+    page.wait_for_function(
+        "document.querySelector('.wbsdk-callinfo').textContent.includes('Call in progress')"
+    )
+    assert "From 13501234567" in page.inner_text(".wbsdk-callinfo")
+    assert page.get_attribute(".wbsdk", "data-status") == "-1"
+
+    page.click(".wbsdk-signin")
+    wait_status(page, 12 if held else 9)
+    codes = [s[0] for s in events(page, "onStatusChange")]
+    assert codes == [0, 3, 6, 9] + ([12] if held else [])
+    assert events(page, "onCallComing") == [
+        [call.connid, "13501234567", "02150001234", call.contact_id, "skg-sales"]
+    ]
+    assert [e[:2] for e in events(page, "onCallEstablish")] == [[call.connid, "13501234567"]]
+    if held:
+        page.click(".wbsdk-retrieve")
+        wait_status(page, 9)
+    page.click(".wbsdk-hangup")
+    wait_status(page, 3)  # back to the Ready the agent had before the reload
+    assert events(page, "onCallRelease")[0][0] == call.connid
+    call.refresh_from_db()
+    assert (call.state, call.released_by) == (Call.RELEASED, "agent")
+    assert page.problems == []
+
+
+def test_a_reload_while_ringing_rings_again_on_sign_in(softphone, sandbox):
+    page = softphone
+    register_and_ready(page)
+    call = simulator.ring_agent(page.user, "13501234567")
+    wait_status(page, 6)
+    reload(page, sandbox)
+    page.click(".wbsdk-signin")
+    wait_status(page, 6)
+    assert [e[0] for e in events(page, "onCallComing")] == [call.connid]
+    assert events(page, "onCallEstablish") == []
+    page.click(".wbsdk-answer")
+    wait_status(page, 9)
