@@ -165,14 +165,16 @@ class Call(models.Model):
 
     ``connid`` identifies the call leg at the agent's softphone and ``contact_id`` the contact
     (the id in call detail records), as in CCC 1.x. ``caller`` is the ANI (caller number) and
-    ``callee`` the called number, both as dialled. ``state`` goes RINGING (the agent's phone
-    rings, or for outbound the remote party's) -> TALKING (<-> HELD) -> RELEASED. For outbound
-    calls ``answer_at`` is when the simulated remote party picks up (None: only by hand).
+    ``callee`` the called number, both as dialled ("anonymous" for a withheld caller number).
+    ``state`` goes (QUEUED: an inbound call waiting while the agent is busy ->) RINGING (the
+    agent's phone rings, or for outbound the remote party's) -> TALKING (<-> HELD) -> RELEASED.
+    For outbound calls ``answer_at`` is when the simulated remote party picks up
+    (None: only by hand).
     Timestamps are UTC.
     """
 
     INBOUND, OUTBOUND = "INBOUND", "OUTBOUND"
-    RINGING, TALKING, HELD, RELEASED = "RINGING", "TALKING", "HELD", "RELEASED"
+    QUEUED, RINGING, TALKING, HELD, RELEASED = "QUEUED", "RINGING", "TALKING", "HELD", "RELEASED"
 
     connid = models.CharField(max_length=64, unique=True)
     contact_id = models.CharField(max_length=64, unique=True)
@@ -185,10 +187,11 @@ class Call(models.Model):
     skill_group_id = models.CharField(max_length=64, blank=True)
     state = models.CharField(
         max_length=8,
-        choices=[(s, s.lower()) for s in (RINGING, TALKING, HELD, RELEASED)],
+        choices=[(s, s.lower()) for s in (QUEUED, RINGING, TALKING, HELD, RELEASED)],
         default=RINGING,
     )
-    # Who ended the call: "agent", "remote", "timeout" (the softphone stopped polling) or "".
+    # Who ended the call: "agent", "remote", "timeout" (the softphone stopped polling),
+    # "signout" (a queued call whose agent signed out) or "" (still live).
     released_by = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     answer_at = models.DateTimeField(null=True, blank=True)

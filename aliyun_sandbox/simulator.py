@@ -2,7 +2,9 @@
 
 A :class:`~aliyun_sandbox.models.Call` moves RINGING -> TALKING (<-> HELD) -> RELEASED. Inbound
 calls are rung by the simulator (page or ``manage.py sandbox_call``) and ring the agent's
-softphone; outbound calls are placed by the softphone and ring the simulated remote party, who
+softphone; one rung while the agent is busy waits QUEUED (as CCC queues calls in the skill
+group) and rings, oldest first, once the agent is free and READY;
+outbound calls are placed by the softphone and ring the simulated remote party, who
 answers ``settings.SANDBOX_ANSWER_DELAY`` seconds later (applied lazily whenever calls are read,
 so no background worker is needed and any web process can serve any request) or by hand on the
 simulator page. Likewise an agent whose softphone stopped polling ``settings.SANDBOX_AGENT_TIMEOUT``
@@ -24,6 +26,8 @@ from django.utils import timezone
 from aliyun_sandbox import ccc_data
 from aliyun_sandbox.models import AgentState, Call, CloudUser
 
+# The caller number the softphone gets for a withheld ANI.
+ANONYMOUS = "anonymous"
 # Phone numbers as dialled: optional +, then 3-20 digits (spaces and dashes dropped).
 _NUMBER = re.compile(r"^\+?\d{3,20}$")
 
@@ -110,10 +114,33 @@ def _advance(call: Call) -> Call:
 
 
 def live_call(user: CloudUser) -> Call | None:
-    """The agent's current (not released) call, or None."""
+    """The agent's current (ringing, talking or held) call, or None. A free, READY agent
+    with calls queued gets the oldest one rung (it is returned RINGING)."""
     release_gone_agents()
-    call = Call.objects.filter(agent=user).exclude(state=Call.RELEASED).first()
+    call = Call.objects.filter(agent=user).exclude(state__in=_WAITING_OR_DONE).first()
+    if call is None:
+        call = _ring_next_queued(user)
     return _advance(call) if call else None
+
+
+_WAITING_OR_DONE = (Call.QUEUED, Call.RELEASED)
+
+
+def _ring_next_queued(user: CloudUser) -> Call | None:
+    if not Call.objects.filter(agent=user, state=Call.QUEUED).exists():
+        return None
+    with transaction.atomic():  # the AgentState lock serialises ringing this agent
+        state = AgentState.objects.select_for_update().filter(user=user).first()
+        if state is None or effective_status(state) != AgentState.READY:
+            return None
+        calls = Call.objects.filter(agent=user)
+        if calls.exclude(state__in=_WAITING_OR_DONE).exists():
+            return None
+        queued = calls.filter(state=Call.QUEUED).order_by("created_at", "id").first()
+        if queued is not None:
+            queued.state = Call.RINGING
+            queued.save(update_fields=["state"])
+        return queued
 
 
 def get_call(connid: str, user: CloudUser | None = None) -> Call:
@@ -146,14 +173,21 @@ def _ensure_free(user: CloudUser) -> None:
         raise SimulatorError("UserBusy", "The agent is already on a call.", 409)
 
 
-def ring_agent(user: CloudUser, caller: str, skill_group_id: str = "") -> Call:
-    """Ring ``user``'s softphone from ``caller`` (the ANI); return the RINGING inbound call.
+def ring_agent(
+    user: CloudUser, caller: str, skill_group_id: str = "", withheld: bool = False
+) -> Call:
+    """Ring ``user``'s softphone from ``caller`` (the ANI); return the inbound call, RINGING,
+    or QUEUED when the agent already has a call (it rings once the agent is free).
 
-    The callee is the instance's first number (the hotline dialled). Raises
-    :class:`SimulatorError` ``AgentNotReady`` when the agent's softphone is not READY or not
-    polling, ``UserBusy`` when on a call, ``Parameter.Invalid`` for a bad number.
+    ``withheld`` (or ``caller`` "anonymous") rings from a withheld number: the softphone gets
+    the caller "anonymous", as CCC reports a caller without ANI. The callee is the instance's
+    first number (the hotline dialled). Raises :class:`SimulatorError` ``AgentNotReady`` when
+    the agent's softphone is not READY or not polling, ``Parameter.Invalid`` for a bad number.
     """
-    caller = clean_number(caller, "caller")
+    if withheld or (caller or "").strip().lower() == ANONYMOUS:
+        caller = ANONYMOUS
+    else:
+        caller = clean_number(caller, "caller")
     with transaction.atomic():
         state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
         if effective_status(state) != AgentState.READY:
@@ -162,10 +196,11 @@ def ring_agent(user: CloudUser, caller: str, skill_group_id: str = "") -> Call:
                 f"{user.upn} is not ready (status {effective_status(state)}): open the "
                 "softphone, sign in to a skill group and click Ready.",
             )
-        _ensure_free(user)
+        busy = Call.objects.filter(agent=user).exclude(state=Call.RELEASED).exists()
         groups = [g for g in state.skill_group_ids.split(",") if g]
         connid, contact_id = _new_ids()
         return Call.objects.create(
+            state=Call.QUEUED if busy else Call.RINGING,
             connid=connid,
             contact_id=contact_id,
             agent=user,
@@ -233,10 +268,12 @@ def answer(call: Call, by: str) -> Call:
 
 
 def hang_up(call: Call, by: str) -> Call:
-    """Release a live call; ``by`` is ``"agent"`` or ``"remote"``."""
+    """Release a live call; ``by`` is ``"agent"`` or ``"remote"`` (who may also give up a
+    QUEUED call)."""
+    allowed = {Call.RINGING, Call.TALKING, Call.HELD}
     return _transition(
         call,
-        {Call.RINGING, Call.TALKING, Call.HELD},
+        allowed | {Call.QUEUED} if by == "remote" else allowed,
         state=Call.RELEASED,
         released_by=by,
         released_at=timezone.now(),
@@ -254,7 +291,8 @@ def retrieve(call: Call) -> Call:
 
 
 def set_agent_status(user: CloudUser, status: str, skill_group_ids: list[str] | None = None):
-    """Set the agent's softphone status (AgentState names); signing out ends any ringing call.
+    """Set the agent's softphone status (AgentState names); signing out releases
+    the calls queued for the agent.
 
     ``skill_group_ids`` (when given) must be groups of the instance. Returns the AgentState.
     Raises ``Parameter.Invalid`` (400) for an unknown status or group.
@@ -272,6 +310,10 @@ def set_agent_status(user: CloudUser, status: str, skill_group_ids: list[str] | 
             state.skill_group_ids = ",".join(skill_group_ids)
         if status == AgentState.OFFLINE:
             state.skill_group_ids = ""
+            # Nobody will answer the calls waiting for this agent: their callers hear a hang-up.
+            Call.objects.filter(agent=user, state=Call.QUEUED).update(
+                state=Call.RELEASED, released_by="signout", released_at=timezone.now()
+            )
         state.save()
     return state
 

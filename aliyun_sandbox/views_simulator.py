@@ -58,13 +58,18 @@ def calls_json(request):
 @require_POST
 @sandbox_only
 def ring(request):
-    """Ring the agent ``agent`` (upn or short name) from number ``caller``."""
-    form = {"agent": request.POST.get("agent", ""), "caller": request.POST.get("caller", "")}
+    """Ring the agent ``agent`` (upn or short name) from number ``caller``, or from a withheld
+    number when ``withheld`` is ticked; a busy agent's call queues."""
+    form = {
+        "agent": request.POST.get("agent", ""),
+        "caller": request.POST.get("caller", ""),
+        "withheld": bool(request.POST.get("withheld")),
+    }
     user = ccc_data.find_agent_by_name(form["agent"]) if form["agent"] else None
     if user is None:
         return _render(request, "Choose an agent to ring.", 400, form)
     try:
-        simulator.ring_agent(user, form["caller"])
+        simulator.ring_agent(user, form["caller"], withheld=form["withheld"])
     except simulator.SimulatorError as exc:
         return _render(request, exc.message, exc.status, form)
     return redirect("aliyun_sandbox:simulator")

@@ -40,8 +40,10 @@ def test_command_rings_a_ready_agent_and_plays_the_remote_party(edward, settings
     )
     assert (call.state, call.skill_group_id, call.agent) == (Call.RINGING, "skg-sales", edward)
 
-    with pytest.raises(CommandError, match="UserBusy"):
-        call_command("sandbox_call", agent="8001", caller="13501234568")
+    out = StringIO()  # a second caller waits in the queue
+    call_command("sandbox_call", agent="8001", caller="13501234568", stdout=out)
+    queued = Call.objects.get(caller="13501234568")
+    assert out.getvalue().startswith(f"Queued for {edward.upn}") and queued.state == Call.QUEUED
     with pytest.raises(CommandError, match="CallStateError"):  # remote does not answer inbound
         call_command("sandbox_call", answer=call.connid)
     out = StringIO()
@@ -244,3 +246,71 @@ def test_a_gone_agents_call_is_released_when_the_softphone_itself_returns(edward
     with pytest.raises(simulator.SimulatorError) as exc:
         agent_server.control(edward, "hold", {"connid": call.connid})
     assert exc.value.code == "CallStateError"
+
+
+def test_a_call_to_a_busy_agent_queues_and_rings_when_the_agent_is_free(edward):
+    ready(edward)
+    first = simulator.ring_agent(edward, "13501234567")
+    second = simulator.ring_agent(edward, "13501234568")
+    third = simulator.ring_agent(edward, "13501234569")
+    assert (first.state, second.state, third.state) == (Call.RINGING,) + (Call.QUEUED,) * 2
+    assert agent_server.poll(edward)["call"]["connid"] == first.connid
+    assert simulator.call_json(second)["state"] == "queued"
+    # The agent answers and talks: the queue waits.
+    agent_server.control(edward, "answer", {"connid": first.connid})
+    assert agent_server.poll(edward)["call"]["connid"] == first.connid
+    # The third caller gives up; the agent goes on break after the first call: still waiting.
+    simulator.remote_party(third.connid, "hangup")
+    agent_server.control(edward, "hangup", {"connid": first.connid})
+    agent_server.control(edward, "state", {"status": "BREAK"})
+    assert agent_server.poll(edward)["call"] is None
+    assert Call.objects.get(pk=second.pk).state == Call.QUEUED
+    # Ready again: the oldest waiting call rings.
+    agent_server.control(edward, "state", {"status": "READY"})
+    rung = agent_server.poll(edward)["call"]
+    assert (rung["connid"], rung["state"], rung["caller"]) == (
+        second.connid,
+        "ringing",
+        "13501234568",
+    )
+    # The agent cannot pick a queued call; signing out releases what still waits.
+    fourth = simulator.ring_agent(edward, "13501234560")
+    with pytest.raises(simulator.SimulatorError) as exc:
+        agent_server.control(edward, "hangup", {"connid": fourth.connid})
+    assert exc.value.code == "CallStateError"
+    agent_server.control(edward, "state", {"status": "OFFLINE"})
+    fourth.refresh_from_db()
+    assert (fourth.state, fourth.released_by) == (Call.RELEASED, "signout")
+
+
+def test_a_withheld_number_rings_as_anonymous(edward):
+    ready(edward)
+    out = StringIO()
+    call_command("sandbox_call", agent="edward", caller="Anonymous", stdout=out)
+    assert "from anonymous" in out.getvalue()
+    call = simulator.ring_agent(edward, "", withheld=True)
+    assert call.caller == "anonymous" and call.state == Call.QUEUED
+    assert agent_server.poll(edward)["call"]["caller"] == "anonymous"
+    with pytest.raises(simulator.SimulatorError) as exc:
+        simulator.ring_agent(edward, "")  # no number and not withheld: a mistake
+    assert exc.value.code == "Parameter.Invalid"
+
+
+def test_simulator_page_queues_a_second_call_and_rings_a_withheld_number(sandbox, edward):
+    session = requests.Session()
+    page = session.get(f"{sandbox.base_url}/simulator/", timeout=10)
+    assert '<link rel="icon" href="data:,">' in page.text and 'name="withheld"' in page.text
+    signin = requests.get(f"{sandbox.base_url}/signin/oauth2/v1/auth", timeout=10)
+    assert '<link rel="icon" href="data:,">' in signin.text
+    ready(edward)
+    form = {"csrfmiddlewaretoken": session.cookies["csrftoken"], "agent": edward.upn}
+    headers = {"Referer": f"{sandbox.base_url}/simulator/"}
+    url = f"{sandbox.base_url}/simulator/ring"
+    first = session.post(url, data={**form, "caller": "13501234567"}, headers=headers)
+    second = session.post(url, data={**form, "caller": "", "withheld": "1"}, headers=headers)
+    assert (first.status_code, second.status_code) == (200, 200)  # after the redirect
+    calls = session.get(f"{sandbox.base_url}/simulator/calls.json", timeout=10).json()["calls"]
+    assert [(c["caller"], c["state"]) for c in calls] == [
+        ("anonymous", "queued"),
+        ("13501234567", "ringing"),
+    ]

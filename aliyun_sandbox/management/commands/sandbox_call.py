@@ -16,7 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--agent", help="upn, short name (edward), CCC UserId or extension")
-        parser.add_argument("--from", dest="caller", help="the caller number (ANI)")
+        parser.add_argument(
+            "--from", dest="caller", help='the caller number (ANI), or "anonymous" if withheld'
+        )
         parser.add_argument("--answer", metavar="CONNID", help="remote party answers")
         parser.add_argument("--hangup", metavar="CONNID", help="remote party hangs up")
         parser.add_argument("--list", action="store_true", help="show the newest calls")
@@ -43,8 +45,9 @@ class Command(BaseCommand):
                 if user is None:
                     raise CommandError(f"No cloud user {options['agent']!r}.")
                 call = simulator.ring_agent(user, options["caller"])
+                doing = "Queued for" if call.state == call.QUEUED else "Ringing"
                 self.stdout.write(
-                    f"Ringing {user.upn} from {call.caller}: connid {call.connid} "
+                    f"{doing} {user.upn} from {call.caller}: connid {call.connid} "
                     f"contact {call.contact_id}"
                 )
         except simulator.SimulatorError as exc:
