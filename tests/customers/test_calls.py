@@ -2,11 +2,12 @@
 new-customer page the screen pop opens for unknown callers."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from customers.models import CallRecord, Customer
 from customers.phones import dial_string
@@ -188,6 +189,20 @@ def test_admin_shows_calls_read_only(supervisor_client, agent, mr_lu):
     html = supervisor_client.get(url).content.decode()
     assert "Left a message" in html
     assert 'name="calls-0-notes"' not in html  # shown, not editable
+
+
+def test_admin_call_times_are_labelled_as_shown_local_not_utc(supervisor_client, agent, mr_lu):
+    # Stored UTC, shown in TIME_ZONE by Django: a "(UTC)" label would be wrong.
+    started = datetime(2026, 3, 1, 2, 0, 0, tzinfo=UTC)
+    inbound(agent, "ringing", T0)
+    CallRecord.objects.update(started_at=started)
+    url = reverse("admin:customers_customer_change", args=[mr_lu.pk])
+    html = supervisor_client.get(url).content.decode()
+    assert "(UTC)" not in html
+    local = timezone.localtime(started)
+    assert local.hour != started.hour  # TIME_ZONE is not UTC in this test
+    assert date_format(local, "DATETIME_FORMAT") in html
+    assert CallRecord.objects.get().started_at == started  # still stored UTC
 
 
 def test_new_customer_form_is_prefilled_and_takes_over_the_call(agent_client, agent):
