@@ -102,6 +102,9 @@ class CallRecord(models.Model):
     contact_id = models.CharField("CCC contact id", max_length=64)
     connid = models.CharField("CCC connection id", max_length=64, blank=True)
     started_at = models.DateTimeField("started", null=True, blank=True)
+    # True once the ringing/dialing event came; until then started_at is inferred from the
+    # answer or end time and may still move earlier.
+    start_known = models.BooleanField(default=False, editable=False)
     answered_at = models.DateTimeField("answered", null=True, blank=True)
     ended_at = models.DateTimeField("ended", null=True, blank=True)
     duration = models.PositiveIntegerField("duration (s)", default=0)
