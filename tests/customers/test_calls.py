@@ -343,7 +343,8 @@ def test_pages_keep_djangos_csrf_page(agent):
 
 def test_endpoint_refuses_an_answer_after_the_end_with_a_json_400(agent_client):
     body = {"contactId": "c-5", "direction": "inbound", "caller": "1" * 101}
-    assert post(agent_client, body | {"event": "released", "at": T0.isoformat()}).ok
+    ended = post(agent_client, body | {"event": "released", "at": T0.isoformat()})
+    assert ended.status_code == 200
     late = post(agent_client, body | {"event": "answered", "at": (T0 + S).isoformat()})
     assert late.status_code == 400 and "after it ended" in late.json()["error"]
     call = CallRecord.objects.get()
