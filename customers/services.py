@@ -323,6 +323,26 @@ def _number(value, field: str) -> str:
     return _text(value, field)
 
 
+def _arrival_time(record: CallRecord, event: str, now: datetime) -> datetime:
+    """The time of an event sent without one: ``now``, its arrival, moved no later than the
+    record's later times (a start or answer arriving after the end was sent first) and no earlier
+    than its earlier ones, since arrival order is not event order."""
+    start = record.started_at if record.start_known else None
+    later = {
+        "ringing": (record.answered_at, record.ended_at),
+        "dialing": (record.answered_at, record.ended_at),
+        "answered": (record.ended_at,),
+    }.get(event, ())
+    earlier = {"answered": (start,), "released": (start, record.answered_at)}.get(event, ())
+    for bound in later:
+        if bound is not None:
+            now = min(now, bound)
+    for bound in earlier:
+        if bound is not None:
+            now = max(now, bound)
+    return now
+
+
 def _check_times(record: CallRecord) -> None:
     """Refuse impossible times: answered or ended before the start, answered after the end, or
     a call longer than :data:`MAX_CALL_LENGTH`. Raises :class:`InvalidCallEvent`."""
@@ -410,6 +430,8 @@ def log_call(
         record.caller = record.caller or caller
         record.callee = record.callee or callee
         record.connid = record.connid or connid
+        if at is None or at == "":
+            when = _arrival_time(record, event, when)
         if event in ("ringing", "dialing"):
             known = record.started_at if record.start_known else None
             record.started_at, record.start_known = _earliest(known, when), True

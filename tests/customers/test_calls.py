@@ -349,3 +349,13 @@ def test_endpoint_refuses_an_answer_after_the_end_with_a_json_400(agent_client):
     assert late.status_code == 400 and "after it ended" in late.json()["error"]
     call = CallRecord.objects.get()
     assert call.answered_at is None and call.caller.endswith("\u2026")
+
+
+def test_events_without_a_time_in_reverse_arrival_order_are_still_one_call(agent):
+    # Server-stamped times are arrival times, not event times: never "ended before it started".
+    fields = {"contact_id": "c-7", "direction": "outbound", "callee": "13900001111"}
+    log_call(agent, event="released", **fields)
+    log_call(agent, event="answered", **fields)
+    record = log_call(agent, event="dialing", **fields)
+    assert record.started_at <= record.answered_at <= record.ended_at
+    assert record.outcome == CallRecord.COMPLETED
