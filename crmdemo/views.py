@@ -49,6 +49,8 @@ def home(request):
         "linkUrl": reverse("aliyun_oauth:authorize"),
         "homeUrl": reverse("home"),
         "fallbackUrl": reverse("customers:list"),
+        # The page of every customer with a number: this prefix + the URL-encoded number.
+        "byPhoneUrl": reverse("customers:by_phone", args=["0"])[:-1],
     }
     context = {
         "linked": linked,

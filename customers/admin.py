@@ -82,6 +82,10 @@ class CustomerAdmin(ImportExportModelAdmin):
     show_full_result_count = False  # no full-table COUNT on every page at a million rows
     tmp_storage_class = importing.OneShotTempFolderStorage
 
+    class Media:
+        # Long notes, names and numbers wrap instead of widening the page.
+        css = {"all": ["css/admin.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("phones")
 

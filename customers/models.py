@@ -67,7 +67,8 @@ class CallRecord(models.Model):
 
     Written by ``customers.services.log_call`` from the softphone's hooks; one row per
     (``agent``, ``contact_id``), however many events arrive and in whatever order. Times are aware
-    UTC datetimes; ``duration`` is the talk time in whole seconds (answered to ended, 0 if the call
+    UTC datetimes (stored UTC, shown in ``TIME_ZONE`` like every Django datetime, hence no "(UTC)"
+    in the labels); ``duration`` is the talk time in whole seconds (answered to ended, 0 if the call
     was never answered); ``outcome`` follows from which times are known.
     """
 
@@ -100,9 +101,12 @@ class CallRecord(models.Model):
     callee = models.CharField("callee number", max_length=64, blank=True)
     contact_id = models.CharField("CCC contact id", max_length=64)
     connid = models.CharField("CCC connection id", max_length=64, blank=True)
-    started_at = models.DateTimeField("started (UTC)", null=True, blank=True)
-    answered_at = models.DateTimeField("answered (UTC)", null=True, blank=True)
-    ended_at = models.DateTimeField("ended (UTC)", null=True, blank=True)
+    started_at = models.DateTimeField("started", null=True, blank=True)
+    # True once the ringing/dialing event came; until then started_at is inferred from the
+    # answer or end time and may still move earlier.
+    start_known = models.BooleanField(default=False, editable=False)
+    answered_at = models.DateTimeField("answered", null=True, blank=True)
+    ended_at = models.DateTimeField("ended", null=True, blank=True)
     duration = models.PositiveIntegerField("duration (s)", default=0)
     outcome = models.CharField(max_length=10, choices=OUTCOMES, default=RINGING)
     notes = models.TextField("wrap-up notes", blank=True)

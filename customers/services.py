@@ -279,6 +279,10 @@ CALL_EVENTS = ("ringing", "dialing", "answered", "released", "notes", "customer"
 MAX_EVENT_SKEW = timedelta(days=1)
 MAX_NOTES_CHARS = 5000
 _ID_CHARS = 64
+# The longest call the log believes (start to end); longer is a wrong clock or a forged event.
+MAX_CALL_LENGTH = timedelta(hours=24)
+# A caller/callee number longer than the column is kept shortened, ending with this mark.
+SHORTENED = "\u2026"
 
 
 def _event_time(at) -> datetime:
@@ -309,6 +313,48 @@ def _text(value, field: str, limit: int = _ID_CHARS) -> str:
     if has_control_characters(value, allow=allow):
         raise InvalidCallEvent(f"{field} contains control characters: {printable(value)[:80]}")
     return value
+
+
+def _number(value, field: str) -> str:
+    """A caller/callee number as text; one over 64 characters is kept shortened, its last
+    character replaced by :data:`SHORTENED` (the call is logged all the same)."""
+    if isinstance(value, str) and len(value.strip()) > _ID_CHARS:
+        value = value.strip()[: _ID_CHARS - 1] + SHORTENED
+    return _text(value, field)
+
+
+def _arrival_time(record: CallRecord, event: str, now: datetime) -> datetime:
+    """The time of an event sent without one: ``now``, its arrival, moved no later than the
+    record's later times (a start or answer arriving after the end was sent first) and no earlier
+    than its earlier ones, since arrival order is not event order."""
+    start = record.started_at if record.start_known else None
+    later = {
+        "ringing": (record.answered_at, record.ended_at),
+        "dialing": (record.answered_at, record.ended_at),
+        "answered": (record.ended_at,),
+    }.get(event, ())
+    earlier = {"answered": (start,), "released": (start, record.answered_at)}.get(event, ())
+    for bound in later:
+        if bound is not None:
+            now = min(now, bound)
+    for bound in earlier:
+        if bound is not None:
+            now = max(now, bound)
+    return now
+
+
+def _check_times(record: CallRecord) -> None:
+    """Refuse impossible times: answered or ended before the start, answered after the end, or
+    a call longer than :data:`MAX_CALL_LENGTH`. Raises :class:`InvalidCallEvent`."""
+    start, answered, ended = record.started_at, record.answered_at, record.ended_at
+    if answered and ended and answered > ended:
+        raise InvalidCallEvent("The call cannot be answered after it ended.")
+    if record.start_known and answered and answered < start:
+        raise InvalidCallEvent("The call cannot be answered before it started.")
+    if record.start_known and ended and ended < start:
+        raise InvalidCallEvent("The call cannot end before it started.")
+    if ended and ended - start > MAX_CALL_LENGTH:
+        raise InvalidCallEvent("A call cannot last longer than 24 hours (start to end).")
 
 
 def _customer_for(number: str) -> Customer | None:
@@ -343,14 +389,16 @@ def log_call(
 
     Idempotent and order-independent: one :class:`CallRecord` per (agent, contact_id); a repeated
     event changes nothing, and events arriving out of order merge to the same row (the earliest
-    start/answer time wins, the latest end time wins, ``outcome`` and ``duration`` follow from
-    the times). ``event`` is one of :data:`CALL_EVENTS`; ``direction`` is ``"inbound"`` or
-    ``"outbound"`` (kept from the first event); ``at`` is the event time (aware datetime or ISO
-    8601 with offset, within a day of now; default now, UTC). ``notes`` (for ``"notes"``) replace
-    the wrap-up notes. The customer is ``customer_id`` when given (the agent's choice), otherwise
-    the single customer whose number is the remote party's (caller inbound, callee outbound), if
-    exactly one matches. Concurrent calls for the same call serialize on the row lock
-    (PostgreSQL) or the database write lock (SQLite).
+    start/answer time wins, the latest end time wins, ``outcome`` and ``duration`` follow from the
+    times). Times that cannot be (answered or ended before the start, answered after the end, a call
+    over 24 hours) are refused; consistent events may still arrive in any order. A caller/callee
+    over 64 characters is stored shortened, ending with "…". ``event`` is one of
+    :data:`CALL_EVENTS`; ``direction`` is ``"inbound"`` or ``"outbound"`` (kept from the first
+    event); ``at`` is the event time (aware datetime or ISO 8601 with offset, within a day of now;
+    default now, UTC). ``notes`` (for ``"notes"``) replace the wrap-up notes. The customer is
+    ``customer_id`` when given (the agent's choice), otherwise the single customer whose number is
+    the remote party's (caller inbound, callee outbound), if exactly one matches. Concurrent calls
+    for the same call serialize on the row lock (PostgreSQL) or the database write lock (SQLite).
 
     Raises :class:`InvalidCallEvent` for bad input; nothing is written then.
     """
@@ -362,7 +410,7 @@ def log_call(
     contact_id = _text(contact_id, "contactId")
     if not contact_id:
         raise InvalidCallEvent("contactId is required (the CCC contact or connection id).")
-    caller, callee = _text(caller, "caller"), _text(callee, "callee")
+    caller, callee = _number(caller, "caller"), _number(callee, "callee")
     connid = _text(connid, "connid")
     when = _event_time(at)
     if event == "notes":
@@ -382,8 +430,11 @@ def log_call(
         record.caller = record.caller or caller
         record.callee = record.callee or callee
         record.connid = record.connid or connid
+        if at is None or at == "":
+            when = _arrival_time(record, event, when)
         if event in ("ringing", "dialing"):
-            record.started_at = _earliest(record.started_at, when)
+            known = record.started_at if record.start_known else None
+            record.started_at, record.start_known = _earliest(known, when), True
         elif event == "answered":
             record.answered_at = _earliest(record.answered_at, when)
         elif event == "released":
@@ -391,8 +442,13 @@ def log_call(
                 record.ended_at = when
         elif event == "notes":
             record.notes = notes
-        if record.started_at is None:
-            record.started_at = record.answered_at or record.ended_at or when
+        if not record.start_known:  # inferred from the earliest time known so far
+            for known in (record.answered_at, record.ended_at):
+                if known is not None:
+                    record.started_at = _earliest(record.started_at, known)
+            if record.started_at is None:
+                record.started_at = when
+        _check_times(record)
         if customer is not None:
             record.customer = customer
         elif record.customer_id is None:

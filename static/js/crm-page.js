@@ -75,6 +75,6 @@
       return;
     }
     var result = wb.dial(number, link.textContent.trim());
-    if (!result.ok) say(link, result.reason);
+    if (!result.ok && result.reason) say(link, result.reason);  // no reason: click ignored
   });
 })();

@@ -46,8 +46,17 @@
   var popSeq = 0;           // bumped by every screen pop; a lookup answers only its own
   var workbench = null;
 
-  function notice(text) {
+  var noticeFrom = "";      // what said the notice shown ("call-log"...), to clear it later
+
+  // Tell the agent something under the softphone: kind "info" (neutral) or "error" (red).
+  function notice(text, kind, from) {
     noticeEl.textContent = text || "";
+    noticeEl.setAttribute("data-kind", kind || "info");
+    noticeFrom = text ? from || "" : "";
+  }
+
+  function clearNotice(from) {
+    if (noticeFrom === from) notice("");
   }
 
   function el(tag, attrs, text) {
@@ -121,7 +130,7 @@
       }
       return record;
     }, function (err) {
-      notice("Call log: " + err.message);
+      notice("Call log: " + err.message, "error", "call-log");
       return null;
     });
     return queue;
@@ -169,24 +178,36 @@
     return match.name + (match.company ? " \u00b7 " + match.company : "");
   }
 
-  function usableNumber(number) {
-    return number && !ANONYMOUS.test(number) && /^[+\d\s\-().]+$/.test(number) &&
-      number.replace(/\D/g, "").length >= 3;
+  // Withheld or missing: the only numbers decided here. Whether the rest is a phone number is the
+  // server's call (its normalization reads full-width and other Unicode digits): ask the lookup.
+  function withheld(number) {
+    return !number || ANONYMOUS.test(number);
   }
 
-  // GET the customers with `number`: {ok, data: {matches: [{id, name, company, url}]}}.
+  // GET the customers with `number`: {ok, status, data: {matches: [{id, name, company, url}]}};
+  // status 400 means "not a phone number".
   function lookup(number) {
     return fetch(cfg.lookupUrl + "?number=" + encodeURIComponent(number), {
       credentials: "same-origin", headers: { Accept: "application/json" }
     }).then(function (resp) {
-      return resp.json().then(function (data) { return { ok: resp.ok, data: data }; });
+      return resp.json().then(function (data) {
+        return { ok: resp.ok, status: resp.status, data: data };
+      });
     });
+  }
+
+  function showAnonymous(number, call) {
+    showPop("Anonymous caller", number ? "Caller number: " + number : "No caller number",
+      "anonymous", call);
+    popBody.appendChild(el("p", {}, "The caller's number is withheld or not a phone number: " +
+      "ask who is calling and search the customer list."));
+    openInFrame(cfg.fallbackUrl);  // never leave another caller's customer on show
   }
 
   // An outbound call: name the customer being called (the agent is on their page already).
   function describeCallee(call) {
     var seq = call.popSeq, number = (call.callee || "").trim();
-    if (!cfg.canViewCustomers || !usableNumber(number)) return;
+    if (!cfg.canViewCustomers || withheld(number)) return;
     lookup(number).then(function (answer) {
       var matches = answer.ok && answer.data.matches || [];
       if (seq === popSeq && matches.length === 1) {
@@ -199,11 +220,8 @@
     var seq = ++popSeq;
     var number = (call.caller || "").trim();
     call.popSeq = seq;
-    if (!usableNumber(number)) {
-      showPop("Anonymous caller", number ? "Caller number: " + number : "No caller number",
-        "anonymous", call);
-      popBody.appendChild(el("p", {}, "The caller's number is withheld or not a phone number: " +
-        "ask who is calling and search the customer list."));
+    if (withheld(number)) {
+      showAnonymous(number, call);
       return Promise.resolve();
     }
     if (!cfg.canViewCustomers) {
@@ -214,6 +232,10 @@
     popBody.appendChild(el("p", { "class": "muted" }, "Looking up the caller\u2026"));
     return lookup(number).then(function (answer) {
       if (seq !== popSeq) return;  // a newer call popped meanwhile: never pop the wrong customer
+      if (answer.status === 400) {
+        showAnonymous(number, call);
+        return;
+      }
       if (!answer.ok) {
         showPop("Incoming call", number, "error", call);
         popBody.appendChild(el("p", { "class": "error" }, answer.data.error || "Lookup failed."));
@@ -243,6 +265,8 @@
           list.appendChild(item);
         });
         popBody.appendChild(list);
+        // The frame shows all of them until the agent picks one, never the last caller's page.
+        openInFrame(cfg.byPhoneUrl + encodeURIComponent(number));
       } else {
         showPop("Unknown caller", number, "unknown", call);
         popBody.appendChild(el("p", {}, "No customer has this number: the new-customer form " +
@@ -319,6 +343,7 @@
       var call = track(connid, {
         direction: "inbound", caller: caller || "", callee: callee || "", contactId: contactId
       });
+      clearNotice("call-log");  // the last call's log trouble is not this call's
       logEvent(call, "ringing");
       screenPop(call);
     },
@@ -326,6 +351,8 @@
       var call = track(connid, {
         direction: "outbound", caller: caller || "", callee: callee || "", contactId: contactId
       });
+      dialPending = false;
+      clearNotice("call-log");
       call.popSeq = ++popSeq;
       showPop("Calling", callee, "dialing", call);
       describeCallee(call);
@@ -347,17 +374,20 @@
         caller: caller, contactId: contactId, direction: "inbound"
       });
       delete calls[connid];
+      dialPending = false;
       logEvent(call, "released");
       showWrapup(call);
     },
     onStatusChange: function (code) {
       status = code;
+      if (code !== READY && code !== BREAK && code !== AFTER_CALL_WORK) dialPending = false;
       document.body.setAttribute("data-softphone-status", String(code));
       if (CAN_DIAL.indexOf(code) >= 0 || code === SIGNED_IN) notice("");
     },
     onErrorNotify: function (error) {
+      dialPending = false;
       if (error && error.errorCode === "NotAuthenticated") {
-        notice("Your Alibaba Cloud account is not linked any more: link it again.");
+        notice("Your Alibaba Cloud account is not linked any more: link it again.", "error");
       }
     }
   };
@@ -373,7 +403,7 @@
     }, hooks));
     window.workbench = workbench;
   } else if (cfg.linked) {
-    notice("The softphone could not be loaded; check the network and reload the page.");
+    notice("The softphone could not be loaded; check the network and reload the page.", "error");
   }
 
   // --- click-to-dial (called by CRM pages in the frame) -----------------------------------------
@@ -383,19 +413,28 @@
       ? workbench.getStatusCode() : status;
   }
 
-  /** Dial `number` (digits as an agent types them). Returns {ok, reason}. */
+  var DIALING = 8;
+  var dialPending = false;  // a call() not yet answered by onCallDialing/onCallRelease/an error
+  var dialTimer = null;
+
+  /** Dial `number` (digits as an agent types them). Returns {ok, reason}; while a dial is pending
+   * or dialing, further clicks are ignored: {ok: false, reason: ""}. */
   function dial(number, label) {
     var reason = null, s = statusNow();
+    if (dialPending || s === DIALING) return { ok: false, reason: "" };  // e.g. a double click
     if (!cfg.linked) reason = "Not linked: link your Alibaba Cloud account to make calls.";
     else if (!workbench) reason = "The softphone is not loaded.";
     else if (ON_CALL.indexOf(s) >= 0) reason = "You are on a call: hang up first.";
     else if (s === SIGNED_IN) reason = "You are signed in but not ready: press Ready first.";
     else if (CAN_DIAL.indexOf(s) < 0) reason = "Not signed in: sign in to the softphone first.";
     if (reason) {
-      notice(reason);
+      notice(reason, "error");
       return { ok: false, reason: reason };
     }
-    notice("Calling " + (label || number) + "\u2026");
+    notice("Calling " + (label || number) + "\u2026", "info");
+    dialPending = true;
+    window.clearTimeout(dialTimer);  // a softphone that never answers must not block dialing
+    dialTimer = window.setTimeout(function () { dialPending = false; }, 15000);
     workbench.call(number);
     return { ok: true, reason: "" };
   }
@@ -413,6 +452,7 @@
   toggle.addEventListener("click", function () {
     var visible = panel.hidden;
     panel.hidden = !visible;
+    document.body.classList.toggle("wb-panel-open", visible);  // the frame makes room for it
     toggle.setAttribute("aria-expanded", String(visible));
     if (workbench && typeof workbench.changeVisible === "function") workbench.changeVisible(visible);
   });

@@ -2,11 +2,12 @@
 new-customer page the screen pop opens for unknown callers."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from customers.models import CallRecord, Customer
 from customers.phones import dial_string
@@ -104,6 +105,49 @@ def test_bad_events_are_refused_and_write_nothing(agent, change):
     assert CallRecord.objects.count() == 0
 
 
+S = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [("ringing", 10), ("answered", 5)],  # answered before it rang
+        [("answered", 5), ("ringing", 10)],  # the same, arriving the other way round
+        [("dialing", 10), ("released", 5)],  # ended before it started
+        [("ringing", 0), ("released", 20), ("answered", 30)],  # answered after it ended
+        [("answered", 30), ("released", 20)],
+        [("ringing", -23 * 3600), ("released", 3601)],  # 24 h + 1 s from start to end
+    ],
+)
+def test_impossible_times_are_refused_and_change_nothing(agent, events):
+    *before, (last, offset) = events
+    for event, at in before:
+        inbound(agent, event, T0 + at * S)
+    kept = list(CallRecord.objects.values())
+    with pytest.raises(InvalidCallEvent):
+        inbound(agent, last, T0 + offset * S)
+    assert list(CallRecord.objects.values()) == kept
+
+
+@pytest.mark.parametrize(
+    "order", [("released", "answered", "ringing"), ("answered", "released", "ringing")]
+)
+def test_consistent_events_arriving_in_any_order_still_merge(agent, order):
+    times = {"ringing": T0, "answered": T0 + 5 * S, "released": T0 + 30 * S}
+    for event in order:
+        record = inbound(agent, event, times[event])
+    assert (record.started_at, record.answered_at, record.ended_at) == tuple(times.values())
+    assert record.duration == 25 and record.outcome == CallRecord.COMPLETED
+
+
+def test_an_over_long_number_is_logged_shortened_and_marked(agent):
+    number = "1" * 101
+    record = inbound(agent, "ringing", T0, caller=number)
+    assert record.caller == "1" * 63 + "\u2026" and len(record.caller) == 64
+    record = inbound(agent, "released", T0 + 3 * S, caller=number)
+    assert record.outcome == CallRecord.MISSED and CallRecord.objects.count() == 1
+
+
 # --- the endpoint ------------------------------------------------------------------------------
 
 URL = "/customers/calls/log"
@@ -188,6 +232,20 @@ def test_admin_shows_calls_read_only(supervisor_client, agent, mr_lu):
     html = supervisor_client.get(url).content.decode()
     assert "Left a message" in html
     assert 'name="calls-0-notes"' not in html  # shown, not editable
+
+
+def test_admin_call_times_are_labelled_as_shown_local_not_utc(supervisor_client, agent, mr_lu):
+    # Stored UTC, shown in TIME_ZONE by Django: a "(UTC)" label would be wrong.
+    started = datetime(2026, 3, 1, 2, 0, 0, tzinfo=UTC)
+    inbound(agent, "ringing", T0)
+    CallRecord.objects.update(started_at=started)
+    url = reverse("admin:customers_customer_change", args=[mr_lu.pk])
+    html = supervisor_client.get(url).content.decode()
+    assert "(UTC)" not in html
+    local = timezone.localtime(started)
+    assert local.hour != started.hour  # TIME_ZONE is not UTC in this test
+    assert date_format(local, "DATETIME_FORMAT") in html
+    assert CallRecord.objects.get().started_at == started  # still stored UTC
 
 
 def test_new_customer_form_is_prefilled_and_takes_over_the_call(agent_client, agent):
@@ -281,3 +339,23 @@ def test_pages_keep_djangos_csrf_page(agent):
     response = client.post("/login/", {"username": "x", "password": "y"})
     assert response.status_code == 403
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_endpoint_refuses_an_answer_after_the_end_with_a_json_400(agent_client):
+    body = {"contactId": "c-5", "direction": "inbound", "caller": "1" * 101}
+    ended = post(agent_client, body | {"event": "released", "at": T0.isoformat()})
+    assert ended.status_code == 200
+    late = post(agent_client, body | {"event": "answered", "at": (T0 + S).isoformat()})
+    assert late.status_code == 400 and "after it ended" in late.json()["error"]
+    call = CallRecord.objects.get()
+    assert call.answered_at is None and call.caller.endswith("\u2026")
+
+
+def test_events_without_a_time_in_reverse_arrival_order_are_still_one_call(agent):
+    # Server-stamped times are arrival times, not event times: never "ended before it started".
+    fields = {"contact_id": "c-7", "direction": "outbound", "callee": "13900001111"}
+    log_call(agent, event="released", **fields)
+    log_call(agent, event="answered", **fields)
+    record = log_call(agent, event="dialing", **fields)
+    assert record.started_at <= record.answered_at <= record.ended_at
+    assert record.outcome == CallRecord.COMPLETED
