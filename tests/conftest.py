@@ -15,10 +15,20 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``postgres`` need PostgreSQL's row locks: on another database they are skipped
-    here, and ``scripts/test.sh`` runs them again with ``DATABASE_URL`` on PostgreSQL."""
+    """Every database test may use every database (the CRM's and, when installed, the sandbox's:
+    a live server answers for both). Tests marked ``postgres`` need PostgreSQL's row locks: on
+    another database they are skipped here, and ``scripts/test.sh`` runs them again with
+    ``DATABASE_URL`` on PostgreSQL."""
     from django.conf import settings
 
+    db_fixtures = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None and db_fixtures & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.django_db(databases="__all__"), append=False)
+        elif marker is not None and "databases" not in marker.kwargs:
+            kwargs = {**marker.kwargs, "databases": "__all__"}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (run by scripts/test.sh with -m postgres)")

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from aliyun_sandbox.models import AccessToken, UsedNonce, token_hash
 from aliyun_sandbox.oauth.tokens import resolve_bearer, resolve_sts
+from aliyun_sandbox.router import SANDBOX_DB
 
 # How far the Timestamp may be from the server's clock, either way (Alibaba: 15 minutes).
 TIMESTAMP_WINDOW = timedelta(minutes=15)
@@ -102,7 +103,7 @@ def _consume_nonce(nonce: str, now: datetime) -> None:
         )
     UsedNonce.objects.filter(seen_at__lt=now - 2 * TIMESTAMP_WINDOW).delete()
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=SANDBOX_DB):
             UsedNonce.objects.create(nonce=nonce, seen_at=now)
     except IntegrityError:
         raise OpenApiError(

@@ -44,6 +44,7 @@ from aliyun_sandbox.models import (
 )
 from aliyun_sandbox.oauth import keys
 from aliyun_sandbox.oauth.tokens import issue_access_token, resolve_bearer
+from aliyun_sandbox.router import SANDBOX_DB
 
 log = logging.getLogger(__name__)
 
@@ -514,7 +515,8 @@ def token(params, query, content_type: str, authorization: str | None) -> dict:
     "token_type": "AliyunSTS", "expires_in": "<seconds as a string>", "id_token" (scope openid),
     "refresh_token" and "additional_information": {"refresh_token_id": int}
     (access_type=offline)}``;
-    a refresh answers the same without ``refresh_token`` and ``id_token``.
+    a refresh answers the same without ``refresh_token`` and ``id_token`` (with a new
+    ``refresh_token`` when ``SANDBOX_ROTATE_REFRESH_TOKENS``: the used one is then revoked).
 
     Raises :class:`OAuthError`: ``invalid_request``, ``invalid_client`` (401),
     ``unsupported_grant_type``, ``invalid_grant``, ``invalid_scope``.
@@ -585,7 +587,7 @@ def _exchange_code(params, cid: str) -> dict:
     if not _pkce_matches(row, verifier):
         raise OAuthError("invalid_grant", "PKCE verification failed.")
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=SANDBOX_DB):
             # Claim the code; a concurrent exchange of the same code finds nothing to update.
             claimed = AuthorizationCode.objects.filter(pk=row.pk, used_at__isnull=True).update(
                 used_at=now
@@ -668,8 +670,19 @@ def _refresh(params, cid: str) -> dict:
         if any(s not in granted for s in asked):
             raise OAuthError("invalid_scope", "The scope exceeds what was granted.")
         granted = list(dict.fromkeys(asked))
-    with transaction.atomic():
-        answer, _, _ = _issue(row.user, cid, " ".join(granted), True, "", refresh=row)
+    with transaction.atomic(using=SANDBOX_DB):
+        if settings.SANDBOX_ROTATE_REFRESH_TOKENS:
+            # Rotation (RFC 9700 §4.14.2): the used refresh_token dies, a new one is answered.
+            # A conditional update so that two concurrent refreshes cannot both use it.
+            used = RefreshToken.objects.filter(pk=row.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+            if not used:
+                raise OAuthError("invalid_grant", "The refresh_token was revoked.")
+            answer, _, _ = _issue(row.user, cid, " ".join(granted), True, "")
+            answer.pop("id_token", None)
+        else:
+            answer, _, _ = _issue(row.user, cid, " ".join(granted), True, "", refresh=row)
     log.info("sandbox oauth: access token refreshed for %s", row.user.upn)
     return answer
 

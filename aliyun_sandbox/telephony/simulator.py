@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from aliyun_sandbox.ccc import data as ccc_data
 from aliyun_sandbox.models import AgentState, Call, CloudUser
+from aliyun_sandbox.router import SANDBOX_DB
 
 # The caller number the softphone gets for a withheld ANI.
 ANONYMOUS = "anonymous"
@@ -84,7 +85,7 @@ def release_gone_agents() -> int:
     released = 0
     gone = AgentState.objects.exclude(status=AgentState.OFFLINE).filter(stale)
     for pk in gone.values_list("pk", flat=True):
-        with transaction.atomic():
+        with transaction.atomic(using=SANDBOX_DB):
             state = AgentState.objects.select_for_update().filter(stale, pk=pk).first()
             if state is None or state.status == AgentState.OFFLINE:
                 continue  # polled again meanwhile, or another request got here first
@@ -103,7 +104,7 @@ def _advance(call: Call) -> Call:
     """Let the remote party pick up an outbound call whose ``answer_at`` has passed."""
     now = timezone.now()
     if call.state == Call.RINGING and call.answer_at and call.answer_at <= now:
-        with transaction.atomic():
+        with transaction.atomic(using=SANDBOX_DB):
             locked = Call.objects.select_for_update().get(pk=call.pk)
             if locked.state == Call.RINGING and locked.answer_at and locked.answer_at <= now:
                 locked.state = Call.TALKING
@@ -129,7 +130,7 @@ _WAITING_OR_DONE = (Call.QUEUED, Call.RELEASED)
 def _ring_next_queued(user: CloudUser) -> Call | None:
     if not Call.objects.filter(agent=user, state=Call.QUEUED).exists():
         return None
-    with transaction.atomic():  # the AgentState lock serialises ringing this agent
+    with transaction.atomic(using=SANDBOX_DB):  # the AgentState lock serialises ringing this agent
         state = AgentState.objects.select_for_update().filter(user=user).first()
         if state is None or effective_status(state) != AgentState.READY:
             return None
@@ -188,7 +189,7 @@ def ring_agent(
         caller = ANONYMOUS
     else:
         caller = clean_number(caller, "caller")
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
         if effective_status(state) != AgentState.READY:
             raise SimulatorError(
@@ -226,7 +227,7 @@ def place_outbound(user: CloudUser, callee: str, caller: str = "") -> Call:
         raise SimulatorError(
             "Parameter.Invalid", f"caller must be one of your outbound numbers {allowed}.", 400
         )
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
         if effective_status(state) == AgentState.OFFLINE:
             raise SimulatorError("AgentNotReady", "Sign in before calling out.")
@@ -247,7 +248,7 @@ def place_outbound(user: CloudUser, callee: str, caller: str = "") -> Call:
 
 
 def _transition(call: Call, allowed: set[str], **changes) -> Call:
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         locked = Call.objects.select_for_update().get(pk=call.pk)
         if locked.state not in allowed:
             raise SimulatorError(
@@ -302,7 +303,7 @@ def set_agent_status(user: CloudUser, status: str, skill_group_ids: list[str] | 
     known = {g["SkillGroupId"] for g in ccc_data.SKILL_GROUPS}
     if skill_group_ids is not None and not set(skill_group_ids) <= known:
         raise SimulatorError("Parameter.Invalid", "Unknown skill group.", 400)
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
         state.status = status
         state.changed_at = state.last_seen = timezone.now()
