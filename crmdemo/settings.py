@@ -152,17 +152,31 @@ LOGGING = {
         "server": {"format": "[%(asctime)s] %(message)s"},
     },
     # Every handler hides credential-bearing parameters (crmdemo/logging.py).
-    "filters": {"redact": {"()": "crmdemo.logging.RedactSecrets"}},
+    # Polls (filled in below when the sandbox is on) log at DEBUG: one access line per request
+    # a developer cares about.
+    "filters": {
+        "redact": {"()": "crmdemo.logging.RedactSecrets"},
+        "quiet_polls": {"()": "crmdemo.logging.QuietPaths", "prefixes": []},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
-        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact"]},
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["quiet_polls", "redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's default config gives these loggers handlers of their own; replace them so that
         # each line is written once and always through the redacting filter.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        # LOG_LEVEL=DEBUG shows the polls' access lines too.
+        "django.server": {
+            "handlers": ["server"],
+            "level": env.str("LOG_LEVEL", default="INFO"),
+            "propagate": False,
+        },
         # requests-oauthlib/oauthlib log request bodies and tokens at DEBUG: never let them through.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
@@ -212,6 +226,11 @@ if SANDBOX_ENABLED:
         env.db("SANDBOX_DATABASE_URL", default=f"sqlite:///{_sandbox_file}")
     )
     DATABASE_ROUTERS = ["aliyun_sandbox.router.SandboxRouter"]
+    # The softphone stand-in and the simulator page poll every second or so.
+    LOGGING["filters"]["quiet_polls"]["prefixes"] = [
+        "/sandbox/agent/poll",
+        "/sandbox/simulator/calls",
+    ]
 
     _host, _, _port = ADDRPORT.rpartition(":")
     _crm_host = _host.strip("[]")
