@@ -6,6 +6,7 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
+import requests
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls in the same test
 # are still synchronous and safe.
@@ -70,6 +71,33 @@ def sandbox(live_server, settings):
         client_secret=settings.SANDBOX_CLIENT_SECRET,
         redirect_uri=f"{crm_url}/aliyun/auth/callback",
     )
+
+
+@pytest.fixture
+def crm_sign_in(django_user_model):
+    """A CRM session id of a fresh signed-in user, valid on ``host``
+    (the CRM's pages and the sandbox's call simulator, which needs a signed-in CRM user).
+    ``.cookie(host)`` gives it as a Playwright cookie, ``.session()`` as a requests.Session."""
+    from django.test import Client
+
+    made = []
+
+    def sign_in() -> str:
+        user = django_user_model.objects.create_user(f"operator{len(made)}", password="x-2026-pw")
+        client = Client()
+        client.force_login(user)
+        made.append(user)
+        return client.cookies["sessionid"].value
+
+    def cookie(host: str) -> dict:
+        return {"name": "sessionid", "value": sign_in(), "domain": host, "path": "/"}
+
+    def session() -> requests.Session:
+        s = requests.Session()
+        s.cookies.set("sessionid", sign_in())  # any host: cookielib calls "localhost" a .local
+        return s
+
+    return SimpleNamespace(cookie=cookie, session=session)
 
 
 @pytest.fixture(scope="session")

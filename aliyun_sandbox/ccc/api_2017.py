@@ -175,7 +175,6 @@ def _cdr(call: Call) -> dict:
 def _recent_calls(ctx: Context) -> dict:
     page = ctx.integer("PageNumber", 1)
     size = ctx.integer("PageSize", 10, high=100)
-    simulator.release_gone_agents()
     qs = Call.objects.filter(agent=ctx.user).select_related("agent")
     for name, lookup in (("StartTime", "created_at__gte"), ("StopTime", "created_at__lt")):
         if ctx.get(name):
@@ -185,7 +184,7 @@ def _recent_calls(ctx: Context) -> dict:
     if criteria:
         qs = qs.filter(caller__contains=criteria) | qs.filter(callee__contains=criteria)
     total = qs.count()
-    rows = list(qs[(page - 1) * size : page * size])
+    rows = simulator.as_seen(list(qs[(page - 1) * size : page * size]))
     return {
         "CallDetailRecords": {
             "List": {"CallDetailRecord": [_cdr(c) for c in rows]},

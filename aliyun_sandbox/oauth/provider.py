@@ -439,8 +439,6 @@ def approve(request: AuthorizeRequest, user: CloudUser) -> AuthorizeRedirect:
     and is bound to the client, the redirect_uri, the PKCE challenge and the nonce."""
     code = secrets.token_urlsafe(32)
     now = timezone.now()
-    # Codes long past their expiry are no use, not even for replay detection.
-    AuthorizationCode.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
     AuthorizationCode.objects.create(
         code_hash=token_hash(code),
         client_id=request.client_id,

@@ -5,11 +5,13 @@ calls are rung by the simulator (page or ``manage.py sandbox_call``) and ring th
 softphone; one rung while the agent is busy waits QUEUED (as CCC queues calls in the skill
 group) and rings, oldest first, once the agent is free and READY;
 outbound calls are placed by the softphone and ring the simulated remote party, who
-answers ``settings.SANDBOX_ANSWER_DELAY`` seconds later (applied lazily whenever calls are read,
-so no background worker is needed and any web process can serve any request) or by hand on the
-simulator page. Likewise an agent whose softphone stopped polling ``settings.SANDBOX_AGENT_TIMEOUT``
-seconds ago is gone: whenever calls are read its calls are released (``released_by`` "timeout")
-and it goes OFFLINE, as CCC's agent server drops an agent whose SIP registration lapsed.
+answers ``settings.SANDBOX_ANSWER_DELAY`` seconds later or by hand on the simulator page.
+Likewise an agent whose softphone stopped polling ``settings.SANDBOX_AGENT_TIMEOUT`` seconds ago
+is gone: its calls are released (``released_by`` "timeout") and it goes OFFLINE, as CCC's agent
+server drops an agent whose SIP registration lapsed. Both are applied lazily, so no background
+worker is needed: written by the next request that writes anyway (a softphone poll or command,
+a ring) or by ``manage.py sandbox_cleanup``; reads (the simulator's lists, call detail records)
+only show them, never write.
 Every transition locks the call row, so an agent's hang-up and the remote
 party's answer cannot both win. All times are UTC.
 """
@@ -156,13 +158,35 @@ def get_call(connid: str, user: CloudUser | None = None) -> Call:
     return _advance(call)
 
 
+def as_seen(calls: list[Call]) -> list[Call]:
+    """``calls`` as they are now, without writing: a live call of a gone agent shows released
+    by "timeout", an outbound call past its ``answer_at`` shows talking. The rows change in
+    memory only; the next writing request (or ``sandbox_cleanup``) stores the same outcome."""
+    live = [c for c in calls if c.is_live]
+    if not live:
+        return calls
+    now = timezone.now()
+    stale = Q(last_seen__isnull=True) | Q(last_seen__lt=_stale_before())
+    gone = set(
+        AgentState.objects.exclude(status=AgentState.OFFLINE)
+        .filter(stale, user_id__in={c.agent_id for c in live})
+        .values_list("user_id", flat=True)
+    )
+    for call in live:
+        if call.agent_id in gone:
+            call.state, call.released_by, call.released_at = Call.RELEASED, "timeout", now
+        elif call.state == Call.RINGING and call.answer_at and call.answer_at <= now:
+            call.state, call.answered_at = Call.TALKING, call.answer_at
+    return calls
+
+
 def recent_calls(limit: int = 50, user: CloudUser | None = None) -> list[Call]:
-    """The newest calls first (live ones advanced), optionally only ``user``'s."""
-    release_gone_agents()
+    """The newest calls first, as they are now (:func:`as_seen`), optionally only ``user``'s.
+    Reads only."""
     qs = Call.objects.select_related("agent")
     if user is not None:
         qs = qs.filter(agent=user)
-    return [_advance(c) if c.is_live else c for c in qs[:limit]]
+    return as_seen(list(qs[:limit]))
 
 
 def _new_ids() -> tuple[str, str]:

@@ -155,7 +155,7 @@ def register_and_ready(page):
     wait_status(page, 3)
 
 
-def test_register_ready_ring_answer_hang_up_then_call_out(softphone, sandbox):
+def test_register_ready_ring_answer_hang_up_then_call_out(softphone, sandbox, crm_sign_in):
     page = softphone
     assert events(page, "onInit") == [[]]
     assert page.get_attribute(".wbsdk", "data-status") == "-1"
@@ -175,6 +175,7 @@ def test_register_ready_ring_answer_hang_up_then_call_out(softphone, sandbox):
     # The simulator in its own browser context (its own window: the softphone's page stays
     # in the foreground, where its timers run at full speed).
     sim_context = page.context.browser.new_context()
+    sim_context.add_cookies([crm_sign_in.cookie("localhost")])
     sim = sim_context.new_page()
     sim.goto(f"{sandbox.base_url}/simulator/")
     sim.select_option("select[name=agent]", UPN)
