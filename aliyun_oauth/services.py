@@ -2,7 +2,7 @@
 account. Other apps call :func:`get_valid_token` and :func:`account_summary` only.
 
 Protocol details live in :mod:`aliyun_oauth.client` (RFC 6749, RFC 7636, RFC 7009, OpenID
-Connect Core 1.0; Alibaba's profile in ../shared/design/PROTOCOL.md §1). Every setting is read at
+Connect Core 1.0; Alibaba's profile in docs/PROTOCOL.md §1). Every setting is read at
 call time; every datetime is timezone-aware UTC.
 """
 

@@ -145,7 +145,7 @@ class AgentState(models.Model):
     """What the sandbox's agent server knows of an agent's softphone (one row per cloud user).
 
     ``status`` is OFFLINE (not registered or signed out), SIGNED_IN (signed in to skill groups,
-    not ready), READY or BREAK (after CCC 2.x ``UserState``, PROTOCOL.md §3). Call states
+    not ready), READY or BREAK (after CCC 2.x ``UserState``, docs/PROTOCOL.md §3). Call states
     live on :class:`Call`. ``skill_group_ids`` is a comma-separated list of the groups the agent
     signed in to; ``last_seen`` is the time of the softphone's latest poll (UTC).
     """

@@ -1,9 +1,10 @@
 """Calling the CCC OpenAPI with one agent's STS credentials, through aliyun-python-sdk-core.
 
-Protocol (PROTOCOL.md §1 and §4): Alibaba's OAuth token endpoint answers an ``access_token`` that
-is base64url (no padding) of ``{"AccessKeyId": "STS.…", "AccessKeySecret": "…",
-"SecurityToken": "…"}`` (sometimes also ``Expiration``). Those STS credentials sign RPC calls
-with signature v1.0 (HMAC-SHA1, ``SecurityToken`` added as a parameter), which is what the SDK's
+Protocol (docs/PROTOCOL.md §1 and §4): Alibaba's OAuth token endpoint answers an
+``access_token`` that is base64url (no padding) of ``{"AccessKeyId": "STS.…",
+"AccessKeySecret": "…", "SecurityToken": "…"}`` (sometimes also ``Expiration``). Those STS
+credentials sign RPC calls with signature v1.0 (HMAC-SHA1, ``SecurityToken`` added as a
+parameter), which is what the SDK's
 ``StsTokenCredential`` does. Sources: RAM doc 93696 (OAuth web application), the CCC OpenAPI
 reference (product ``CCC``, version 2017-07-05, ``ccc.cn-shanghai.aliyuncs.com``), and the
 aliyun-python-sdk-core 2.16.1 source (``AcsClient``, ``SignerFactory``).
@@ -39,7 +40,7 @@ class CccClientError(Exception):
 
 
 class InvalidAccessToken(CccClientError):
-    """The access token does not carry STS credentials in the shape PROTOCOL.md §1 describes."""
+    """The access token does not carry STS credentials in the shape of docs/PROTOCOL.md §1."""
 
 
 class CredentialOverrideError(CccClientError):
@@ -103,7 +104,7 @@ def decode_sts_credentials(access_token: str) -> StsCredentials:
     """Return the STS credentials inside an Alibaba Cloud OAuth ``access_token``.
 
     The token is base64url (padding optional) of a JSON object with string ``AccessKeyId``,
-    ``AccessKeySecret`` and ``SecurityToken`` (PROTOCOL.md §1). Raises ``InvalidAccessToken``
+    ``AccessKeySecret`` and ``SecurityToken`` (docs/PROTOCOL.md §1). Raises ``InvalidAccessToken``
     otherwise; the message never contains the token.
     """
     try:

@@ -1,6 +1,6 @@
 """The softphone proxy: validate an SDK call, forward it as the agent, translate the answer.
 
-Flow (PROTOCOL.md §2 and §4; ARCHITECTURE.md "Softphone"): the 1.x WorkbenchSdk posts
+Flow (docs/PROTOCOL.md §2 and §4): the 1.x WorkbenchSdk posts
 ``?action=<Api>`` with ``request=<JSON object>``; the action is checked against
 ``CCC_PROXY_ALLOWED_ACTIONS``, ``InstanceId`` pinned to ``ALIYUN_CCC_INSTANCE_ID``, keys and values
 converted (``conversion``), the agent's access token fetched (``aliyun_oauth.services``) and
@@ -30,7 +30,7 @@ from ccc_proxy.conversion import ConversionError, to_openapi_parameters, to_sdk_
 
 logger = logging.getLogger("ccc_proxy")
 
-# The API version whose answers the 1.x SDK wants converted (PROTOCOL.md §2).
+# The API version whose answers the 1.x SDK wants converted (docs/PROTOCOL.md §2).
 SDK_1X_API_VERSION = "2017-07-05"
 
 # Actions that only read, so that repeating one after a token refresh cannot do anything twice.
@@ -58,7 +58,7 @@ RETRY_SAFE_ACTIONS = frozenset(
     }
 )
 
-# Upstream error codes meaning "these credentials are expired or unknown" (PROTOCOL.md §4, and
+# Upstream error codes meaning "these credentials are expired or unknown" (docs/PROTOCOL.md §4, and
 # the Alibaba Cloud gateway's documented access-key errors).
 TOKEN_REJECTED_CODES = frozenset(
     {

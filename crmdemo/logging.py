@@ -2,7 +2,7 @@
 
 ``RedactSecrets`` hides the values of credential-bearing URL/form parameters in any log message:
 the CCC OpenAPI's RPC query (``SecurityToken``, ``Signature``, ``AccessKeyId``, ``BearerToken``;
-PROTOCOL.md §4) and OAuth 2.0 parameters (``code``, ``state``, ``code_verifier``, tokens,
+docs/PROTOCOL.md §4) and OAuth 2.0 parameters (``code``, ``state``, ``code_verifier``, tokens,
 ``client_secret``; RFC 6749). The development server's access log (logger ``django.server``) writes
 whole request lines, so without it every signed CCC call would put an agent's STS token in the log.
 """

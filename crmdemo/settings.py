@@ -199,7 +199,7 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = env.bool(
 DEV_CERT_DIR = Path(env.str("DEV_CERT_DIR", default=str(BASE_DIR / ".devcert")))
 
 # --- Alibaba Cloud ---------------------------------------------------------------------------
-# Sources: ../shared/design/PROTOCOL.md (RAM OAuth docs 93696/93698, CCC docs 63062/63063).
+# Sources: docs/PROTOCOL.md (RAM OAuth docs 93696/93698, CCC docs 63062/63063).
 ALIYUN_CLIENT_ID = env.str("ALIYUN_CLIENT_ID", default="")
 ALIYUN_CLIENT_SECRET = env.str("ALIYUN_CLIENT_SECRET", default="")
 
@@ -350,7 +350,7 @@ ALIYUN_SDK_CSS_URLS = env.list("ALIYUN_SDK_CSS_URLS", default=_sdk_css)
 
 # --- CCC proxy (/aliyun/ccc/api) ---------------------------------------------------------------
 # Actions the softphone may call through the proxy; default = what the 1.x SDK (API 2017-07-05)
-# calls (PROTOCOL.md section 2).
+# calls (docs/PROTOCOL.md section 2).
 CCC_PROXY_ALLOWED_ACTIONS = env.list(
     "CCC_PROXY_ALLOWED_ACTIONS",
     default=[

@@ -2,10 +2,10 @@
 
 :func:`handle` takes the merged query/form parameters of a request to ``/sandbox/ccc/`` and
 returns ``(http_status, body)``. Success bodies are the 2017-07-05 envelope ``{RequestId, Success,
-Code: "OK", Message, HttpStatusCode}`` plus the action's payload, in the shapes of PROTOCOL.md §2
-(from the generated models in aliyun/alibabacloud-java-sdk ``ccc-20170705``). Errors use the
-gateway envelope ``{RequestId, HostId, Code, Message, Recommend}`` with the documented status
-(PROTOCOL.md §4).
+Code: "OK", Message, HttpStatusCode}`` plus the action's payload, in the shapes of
+docs/PROTOCOL.md §2 (from the generated models in aliyun/alibabacloud-java-sdk
+``ccc-20170705``). Errors use the gateway envelope ``{RequestId, HostId, Code, Message,
+Recommend}`` with the documented status (docs/PROTOCOL.md §4).
 """
 
 import json

@@ -2,7 +2,7 @@
 
 Protocol: Alibaba Cloud RPC signature v1.0 ("签名机制", https://help.aliyun.com/document_detail/315526.html;
 the same algorithm in aliyun-python-sdk-core 2.16.1, ``aliyunsdkcore/auth/composer/
-rpc_signature_composer.py``; PROTOCOL.md §4):
+rpc_signature_composer.py``; docs/PROTOCOL.md §4):
 
     canonical  = "&".join(pe(k) + "=" + pe(v) for k, v in sorted(params) if k != "Signature")
     to_sign    = HTTP_METHOD + "&" + pe("/") + "&" + pe(canonical)

@@ -1,7 +1,7 @@
 """The sandbox's OAuth 2.0 / OpenID Connect provider: the protocol logic behind views_oauth.
 
 It mirrors Alibaba Cloud's web-application OAuth (RAM docs 93696 "Web应用登录阿里云", 93698
-"通过OIDC获取用户信息"; observed shapes in ../shared/design/PROTOCOL.md §1) on top of the standards:
+"通过OIDC获取用户信息"; observed shapes in docs/PROTOCOL.md §1) on top of the standards:
 RFC 6749 (authorization code and refresh grants, errors), RFC 7636 (PKCE), RFC 7009 (revocation),
 RFC 6750 (bearer use at userinfo), OpenID Connect Core 1.0 (id_token, userinfo) and Discovery 1.0,
 and the OAuth 2.0 Form Post Response Mode.
@@ -48,7 +48,7 @@ from aliyun_sandbox.router import SANDBOX_DB
 
 log = logging.getLogger(__name__)
 
-# Scopes of the sandbox's registered application (PROTOCOL.md §1: openid, aliuid, profile, plus
+# Scopes of the sandbox's registered application (docs/PROTOCOL.md §1: openid, aliuid, profile, plus
 # the /acs/ccc scope the CRM needs to call CCC). An authorize request without scope gets them all.
 SUPPORTED_SCOPES = ("openid", "aliuid", "profile", "/acs/ccc")
 # Alibaba's id_token lives 3600 s (exp - iat, observed).

@@ -2,8 +2,8 @@
 
 Alibaba Cloud's token endpoint answers ``access_token`` = base64url (no padding) of the JSON
 ``{"AccessKeyId": "STS.…", "AccessKeySecret": "…", "SecurityToken": "…", "Expiration": "…"}``
-(observed; see ../shared/design/PROTOCOL.md §1). These STS credentials sign CCC OpenAPI calls
-(signature v1.0, PROTOCOL.md §4). The sandbox issues the same shape and keeps what it needs to
+(observed; see docs/PROTOCOL.md §1). These STS credentials sign CCC OpenAPI calls
+(signature v1.0, docs/PROTOCOL.md §4). The sandbox issues the same shape and keeps what it needs to
 verify those signatures later.
 """
 

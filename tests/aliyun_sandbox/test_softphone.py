@@ -1,7 +1,7 @@
 """The stand-in softphone SDK in headless Chromium, against the live sandbox and its simulator.
 
 The CRM's proxy (``/aliyun/ccc/api``) belongs to another part; here ``page.route`` plays it:
-it signs each SDK call with aliyun-python-sdk-core and converts the answer as PROTOCOL.md §2
+it signs each SDK call with aliyun-python-sdk-core and converts the answer as docs/PROTOCOL.md §2
 says (test code only).
 """
 

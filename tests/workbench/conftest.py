@@ -82,7 +82,7 @@ def logged(page):
 
 
 def wait_status(page, code, timeout=10_000):
-    """Wait until the softphone's status code (PROTOCOL.md §2) is ``code``."""
+    """Wait until the softphone's status code (docs/PROTOCOL.md §2) is ``code``."""
     try:
         page.wait_for_function(
             f"window.workbench && window.workbench.getStatusCode() === {code}", timeout=timeout

@@ -3,7 +3,7 @@
  *
  * - Softphone: `new WorkbenchSdk({...})` with the 1.x config, hooks and status codes of Alibaba
  *   Cloud CCC's softphone SDK (doc 63063, softphone SDK front-end integration;
- *   ../shared/design/PROTOCOL.md section 2).
+ *   docs/PROTOCOL.md section 2).
  * - Screen pop: onCallComing(connid, caller, callee, contactId, skillgroupId) looks the caller up
  *   (GET /customers/lookup?number=) and opens the customer, a chooser, or a prefilled new-customer
  *   form in the CRM frame. Only the newest call's lookup may pop: older answers are dropped.
