@@ -3,6 +3,7 @@
 import contextlib
 import os
 import shutil
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -71,6 +72,26 @@ def sandbox(live_server, settings):
         client_secret=settings.SANDBOX_CLIENT_SECRET,
         redirect_uri=f"{crm_url}/aliyun/auth/callback",
     )
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A clock seam for expiry tests: ``clock.advance(seconds)`` moves
+    ``django.utils.timezone.now`` forward for the whole process (the live server's threads
+    included), instead of sleeping."""
+    from django.utils import timezone
+
+    real_now = timezone.now
+    offset = {"seconds": 0.0}
+
+    def now():
+        return real_now() + timedelta(seconds=offset["seconds"])
+
+    def advance(seconds: float) -> None:
+        offset["seconds"] += seconds
+
+    monkeypatch.setattr(timezone, "now", now)
+    return SimpleNamespace(advance=advance, now=now)
 
 
 @pytest.fixture
