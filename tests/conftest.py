@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import secrets
 import shutil
 from datetime import timedelta
 from types import SimpleNamespace
@@ -104,7 +105,8 @@ def crm_sign_in(django_user_model):
     made = []
 
     def sign_in() -> str:
-        user = django_user_model.objects.create_user(f"operator{len(made)}", password="x-2026-pw")
+        name = f"operator-{secrets.token_hex(4)}"  # unique: threads sign in at the same time
+        user = django_user_model.objects.create_user(name, password="x-2026-pw")
         client = Client()
         client.force_login(user)
         made.append(user)

@@ -104,7 +104,6 @@ def test_the_product_stands_without_the_sandbox_folder(tmp_path):
             "-p",
             "no:xdist",
             "tests/customers/test_phones.py",
-            "tests/customers/test_pages.py",
             "tests/crmdemo",
             "tests/workbench/test_home.py",
         ],

@@ -1,5 +1,5 @@
 """Soak and load over real HTTP against the live server, on the default embedded database
-(SQLite, and PostgreSQL in scripts/test.sh's second pass).
+(SQLite: the one that used to lock; PostgreSQL's row locks are covered by the *_postgres tests).
 
 - Soak: two agents work the README journey at the HTTP level, as the workbench and its softphone
   do: sign the softphone in through the CCC proxy, go ready, 50 click-to-dials each and 20
@@ -185,16 +185,4 @@ def test_soak_two_agents_click_to_dial_and_inbound(make_agent, sandbox, settings
 
 @pytest.mark.django_db(transaction=True)
 def test_call_log_load_from_twenty_concurrent_agents(make_agent, sandbox):
-    _load(make_agent, sandbox)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_soak_on_postgresql(make_agent, sandbox, settings, crm_sign_in):
-    _soak(make_agent, sandbox, settings, crm_sign_in)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_call_log_load_on_postgresql(make_agent, sandbox):
     _load(make_agent, sandbox)
