@@ -50,8 +50,8 @@ if not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # crmdemo first so its runsslserver (Python 3.12-safe, project certificate) wins.
-    "crmdemo",
+    # workbench first so its runsslserver (Python 3.12-safe, project certificate) wins.
+    "workbench",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -137,7 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses a locked-out username+address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "crmdemo.auth_backends.CaseInsensitiveModelBackend",
+    "workbench.auth_backends.CaseInsensitiveModelBackend",
 ]
 
 LOGIN_URL = "login"
@@ -417,7 +417,7 @@ CCC_PROXY_MAX_BODY_BYTES = env.int("CCC_PROXY_MAX_BODY_BYTES", default=64 * 1024
 # Most top-level parameters accepted in one softphone request.
 CCC_PROXY_MAX_PARAMETERS = env.int("CCC_PROXY_MAX_PARAMETERS", default=50)
 # JSON 403 for API endpoints (the CCC proxy in its own error shape), Django's page elsewhere.
-CSRF_FAILURE_VIEW = "crmdemo.views.csrf_failure"
+CSRF_FAILURE_VIEW = "workbench.views.csrf_failure"
 
 # --- Token encryption at rest ----------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by putting a new key first).

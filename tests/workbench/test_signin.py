@@ -46,15 +46,9 @@ def test_wrong_password_is_a_form_error_and_nothing_else(client, demo):
 
 def test_exact_username_wins_over_case_variant(client, demo):
     get_user_model().objects.create_user("EDWARD", password="other-pw-1")
-    assert client.login(
-        request=RequestFactory().post("/login/"), username="EDWARD", password="other-pw-1"
-    )
-    assert client.login(
-        request=RequestFactory().post("/login/"), username="edward", password="1234"
-    )
-    assert not client.login(
-        request=RequestFactory().post("/login/"), username="Edward", password="1234"
-    )  # ambiguous: nobody
+    assert login(client, "EDWARD", "other-pw-1")
+    assert login(client, "edward", "1234")
+    assert not login(client, "Edward", "1234")  # ambiguous: nobody
 
 
 def test_logout_is_post_only(client, demo):
@@ -85,9 +79,7 @@ def test_roles(client, demo):
     assert boss.is_staff and not boss.is_superuser
     for action in ("view", "add", "change", "delete"):
         assert boss.has_perm(f"customers.{action}_customer")
-    client.login(
-        request=RequestFactory().post("/login/"), username="supervisor", password="supervisor-2018"
-    )
+    login(client, "supervisor", "supervisor-2018")
     assert client.get(reverse("admin:customers_customer_changelist")).status_code == 200
     login(client, "edward", "1234")
     assert client.get(reverse("admin:index")).status_code == 302
