@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "crmdemo.csp.CSPMiddleware",  # django-csp's, plus the sandbox's origin in connect-src
     # Last, as django-axes asks: answers a locked-out sign-in with its page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -475,7 +475,6 @@ def _origins(urls: list[str]) -> list[str]:
 
 
 _SELF, _NONE = SELF, NONE
-_sandbox_origin = _origins([SANDBOX_BASE_URL]) if SANDBOX_ENABLED else []
 CONTENT_SECURITY_POLICY = {
     # The sandbox stands in for Alibaba's own pages (another site), not for CRM pages.
     "EXCLUDE_URL_PREFIXES": ["/sandbox/"],
@@ -486,7 +485,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [_SELF, *_origins(ALIYUN_SDK_CSS_URLS)]
         + env.list("CSP_EXTRA_STYLE_SRC", default=[]),
         "img-src": [_SELF, "data:"] + env.list("CSP_EXTRA_IMG_SRC", default=[]),
-        "connect-src": [_SELF, *_sandbox_origin] + env.list("CSP_EXTRA_CONNECT_SRC", default=[]),
+        "connect-src": [_SELF] + env.list("CSP_EXTRA_CONNECT_SRC", default=[]),
         "media-src": [_SELF] + env.list("CSP_EXTRA_MEDIA_SRC", default=[]),
         "font-src": [_SELF],
         "object-src": [_NONE],

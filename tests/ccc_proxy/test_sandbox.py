@@ -200,7 +200,7 @@ def test_softphone_sdk_through_the_proxy(make_agent, page, sandbox):
     # A page of the CRM's site without the workbench's own softphone, rewritten.
     page.goto(f"{sandbox.crm_url}/login/")
     page.set_content(SOFTPHONE_PAGE)
-    page.wait_for_function("document.querySelectorAll('.wbsdk-groups input').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('.wbsdk-groups input').length === 2")
     assert page.evaluate("window.errors") == []
     assert ("RequestLoginInfo", 200) in seen and ("ListSkillGroupsOfUser", 200) in seen
     assert all(status == 200 for _, status in seen), seen
