@@ -13,6 +13,8 @@ import logging
 import re
 import uuid
 
+from django.core.signals import request_finished
+
 HEADER = "X-Request-ID"
 _WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -40,13 +42,19 @@ class RequestIdMiddleware:
         incoming = request.headers.get(HEADER, "")
         request_id = incoming if _WELL_FORMED.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        token = _current.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _current.reset(token)
+        # Not reset on the way out: Django logs the response ("Not Found: ...") after the
+        # middleware returns; request_finished clears it (_clear).
+        _current.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+def _clear(**kwargs) -> None:
+    _current.set(None)
+
+
+request_finished.connect(_clear, dispatch_uid="crmdemo.request_id.clear")
 
 
 class RequestIdFilter(logging.Filter):

@@ -19,3 +19,5 @@ urlpatterns = [
     path("aliyun/", include("aliyun_oauth.urls")),
     path("sandbox/", include("aliyun_sandbox.urls")),
 ]
+
+handler500 = "crmdemo.errors.server_error"
