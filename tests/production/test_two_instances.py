@@ -124,6 +124,7 @@ def test_two_instances_behave_as_one(instances, upstream, capsys):
     assert [r.status_code for r, _ in results] == [200] * CALLS, results[0][0].text
     refreshes = [c for c in provider.calls if c[0] == "/token" and "refresh" in str(c[1])]
     assert len(refreshes) == 1
+    assert refreshes[0][2]["X-Request-ID"] in {r.headers["X-Request-ID"] for r, _ in results}
     used = [params["AccessKeyId"] for params, _ in ccc.requests[before:]]
     assert used == ["STS.refreshed"] * CALLS
     # Each upstream call carried the id of the CRM request that made it.
