@@ -3,6 +3,7 @@ report can be matched with the log line (crmdemo.request_id)."""
 
 from django.http import HttpResponseServerError, JsonResponse
 from django.template import loader
+from django.utils.translation import gettext as _
 
 from crmdemo.request_id import current_request_id
 
@@ -13,7 +14,7 @@ def server_error(request):
     wants_json = "json" in request.headers.get("Accept", "") or "json" in request.content_type
     if wants_json:
         return JsonResponse(
-            {"error": "Internal server error.", "requestId": request_id}, status=500
+            {"error": _("Internal server error."), "requestId": request_id}, status=500
         )
     page = loader.get_template("500.html").render({"request_id": request_id})
     return HttpResponseServerError(page)

@@ -19,7 +19,20 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ's reader, naming the variable when its value cannot be read as the type
+    asked for (instead of a bare ``ValueError``)."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:
+            kind = getattr(cast, "__name__", "value")
+            raise ImproperlyConfigured(f"{var} is not a valid {kind}.") from exc
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
@@ -422,6 +435,15 @@ CSRF_FAILURE_VIEW = "workbench.views.csrf_failure"
 # --- Token encryption at rest ----------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by putting a new key first).
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
+try:
+    from cryptography.fernet import Fernet
+
+    for _key in TOKEN_ENCRYPTION_KEYS:
+        Fernet(_key)
+except ValueError as exc:  # said at start, not by the first sign-in that stores a token
+    raise ImproperlyConfigured(
+        "TOKEN_ENCRYPTION_KEYS must be Fernet keys (32 url-safe base64-encoded bytes each)."
+    ) from exc
 if not TOKEN_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off.")

@@ -40,16 +40,20 @@ def axes_username(request, credentials) -> str | None:
 
 
 def lockout_response(request, response=None, credentials=None, *args, **kwargs):
-    """``AXES_LOCKOUT_CALLABLE``: the sign-in page again, HTTP 429, saying why and for how long
-    (no form: any password would be refused until the cool-off ends)."""
+    """``AXES_LOCKOUT_CALLABLE``: HTTP 429 with ``Retry-After`` (seconds), saying why and for how
+    long: a page without the form (any password would be refused until the cool-off ends), or
+    ``{"error", "requestId"}`` for JSON clients."""
     minutes = max(1, round(settings.AXES_COOLOFF_TIME * 60))
     message = _(
         "Too many failed sign-ins for this account from your address. "
-        "Try again in %(minutes)d minutes, or ask your supervisor."
+        "Try again in %(minutes)d minutes (each attempt meanwhile restarts the wait), "
+        "or ask your supervisor."
     ) % {"minutes": minutes}
     if "json" in request.headers.get("Accept", ""):
-        return JsonResponse({"error": message, "requestId": current_request_id()}, status=429)
-    answer = render(request, "registration/locked_out.html", {"message": message}, status=429)
+        body = {"error": message, "requestId": current_request_id()}
+        answer = JsonResponse(body, status=429)
+    else:
+        answer = render(request, "registration/locked_out.html", {"message": message}, status=429)
     answer["Retry-After"] = str(minutes * 60)
     return answer
 

@@ -57,6 +57,9 @@ def test_check_deploy_is_clean_with_the_documented_environment():
         ({"CACHE_URL": "nonsense://x"}, "CACHE_URL"),
         ({"ALIYUN_CLIENT_ID": None}, "ALIYUN_CLIENT_ID"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"TOKEN_ENCRYPTION_KEYS": "not-a-fernet-key"}, "TOKEN_ENCRYPTION_KEYS"),
+        ({"DB_CONN_MAX_AGE": "a minute"}, "DB_CONN_MAX_AGE"),
+        ({"AXES_FAILURE_LIMIT": "five"}, "AXES_FAILURE_LIMIT"),
     ],
 )
 def test_a_missing_or_wrong_variable_is_named(changes, named):
