@@ -206,7 +206,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 # "preload" only makes the site eligible for browsers' built-in HSTS list; submitting is by hand.
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 # Number of proxies in front that append to X-Forwarded-For (0: the peer address is the client);
-# read by crmdemo.request_id.client_ip for sign-in throttling and rate limits.
+# read by crmdemo.throttling.client_ip for sign-in throttling and rate limits.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
