@@ -231,26 +231,28 @@ def test_error_answer_shows_the_request_id(client, agent, monkeypatch):
     assert answer.json() == {"error": "Internal server error.", "requestId": answer["X-Request-ID"]}
 
 
-def test_json_log_lines_carry_the_request_id(client, agent, settings, capsys):
-    import logging.config
+def test_json_log_lines_carry_the_request_id(client, settings):
+    """The console handler as settings.LOGGING builds it with LOG_FORMAT=json (its formatter and
+    filters), writing to a buffer for this test."""
+    import io
+    from logging.config import DictConfigurator
 
-    logging.config.dictConfig(
-        {
-            **settings.LOGGING,
-            "handlers": {
-                **settings.LOGGING["handlers"],
-                "console": {**settings.LOGGING["handlers"]["console"], "formatter": "json"},
-            },
-        }
-    )
+    config = DictConfigurator({"version": 1})
+    spec = dict(settings.LOGGING["formatters"]["json"])
+    formatter = config.configure_custom(spec)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    for name in settings.LOGGING["handlers"]["console"]["filters"]:
+        handler.addFilter(config.configure_custom(dict(settings.LOGGING["filters"][name])))
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
     try:
         answer = client.get("/no-such-page")
     finally:
-        logging.config.dictConfig(settings.LOGGING)
+        logger.removeHandler(handler)
     assert answer.status_code == 404
-    lines = [
-        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
-    ]
-    line = next(x for x in lines if "Not Found" in x["message"])
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
     assert line["request_id"] == answer["X-Request-ID"]
     assert line["level"] == "WARNING" and line["logger"] == "django.request"
+    assert "Not Found: /no-such-page" in line["message"]
