@@ -5,20 +5,13 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.test import RequestFactory
 
 from customers.management.commands.bootstrap_demo import demo_customers
 from customers.models import Customer, PhoneNumber
 from customers.services import find_by_phone, normalize_phone
+from tests.signin import login
 
 pytestmark = pytest.mark.django_db
-
-
-def login(client, username: str, password: str) -> bool:
-    """``Client.login`` with a request, which django-axes' backend needs to count the attempt."""
-    return client.login(
-        request=RequestFactory().post("/login/"), username=username, password=password
-    )
 
 
 @pytest.fixture(autouse=True)

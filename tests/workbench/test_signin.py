@@ -5,17 +5,11 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import RequestFactory
 from django.urls import reverse
 
+from tests.signin import login
+
 pytestmark = pytest.mark.django_db
-
-
-def login(client, username: str, password: str) -> bool:
-    """``Client.login`` with a request, which django-axes' backend needs to count the attempt."""
-    return client.login(
-        request=RequestFactory().post("/login/"), username=username, password=password
-    )
 
 
 @pytest.fixture(autouse=True)
