@@ -171,6 +171,14 @@ class Instances:
         with psycopg.connect(**self._admin, autocommit=True) as conn:
             conn.execute(sql)
 
+    def open_connections(self) -> int:
+        """How many connections the instances hold open to their database right now."""
+        with psycopg.connect(**self._admin, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (self.db_name,)
+            ).fetchone()
+        return row[0]
+
     def manage(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "manage.py", *args],

@@ -131,6 +131,12 @@ def test_two_instances_behave_as_one(instances, upstream, capsys):
     answered_ids = {r.headers["X-Request-ID"] for r, _ in results}
     assert {rid for _, rid in ccc.requests[before:]} == answered_ids
 
+    # Persistent connections: idle now, yet still open for the next requests (at most one per
+    # worker thread: 2 instances x 2 workers x 8 threads). The pause lets connections that a
+    # request closes (DB_CONN_MAX_AGE=0) finish closing.
+    time.sleep(0.5)
+    assert 0 < instances.open_connections() <= 32
+
     # A lockout reached on one instance holds on the other, even with the right password.
     mallory = Browser()
     limit = 5  # AXES_FAILURE_LIMIT's default
