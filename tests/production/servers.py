@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
+import redis
 import requests
 from cryptography.fernet import Fernet
 
@@ -259,3 +260,7 @@ class Instances:
                 process.wait()
             process.log.close()
         self._psql(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        client = redis.Redis.from_url(self.env["CACHE_URL"])
+        for key in client.scan_iter(match=self.env["CACHE_KEY_PREFIX"] + ":*"):
+            client.delete(key)
+        client.close()
