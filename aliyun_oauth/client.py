@@ -33,6 +33,7 @@ from aliyun_oauth.exceptions import (
     OAuthUpstreamError,
     TokenRequestRejected,
 )
+from crmdemo.request_id import upstream_headers
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class _Session(OAuth2Session):
             # Per request, not Session.verify: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
             # override a session-level verify (psf/requests#3829).
             kwargs["verify"] = settings.ALIYUN_CA_BUNDLE or True
+        # The CRM's request id, for matching the provider's logs (an unsigned, optional header).
+        kwargs["headers"] = {**upstream_headers(), **(kwargs.get("headers") or {})}
         return super().request(method, url, *args, **kwargs)
 
 

@@ -28,6 +28,8 @@ from aliyunsdkcore.http import protocol_type
 from aliyunsdkcore.request import CommonRequest
 from django.conf import settings
 
+from crmdemo.request_id import upstream_headers
+
 # aliyun-python-sdk-core's SignerFactory signs with these instead of the credential it is given
 # when both are in the environment: every agent's call would run as the server's account.
 OVERRIDE_ENVIRONMENT_VARIABLES = ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET")
@@ -187,6 +189,10 @@ def build_request(action: str, parameters: dict[str, str]) -> CommonRequest:
     )
     for name, value in parameters.items():
         request.add_query_param(name, value)
+    # The CRM's request id as an HTTP header: RPC signatures cover the query only, so it changes
+    # nothing Alibaba checks (crmdemo.request_id).
+    for name, value in upstream_headers().items():
+        request.add_header(name, value)
     return request
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from crmdemo.throttling import rate_limited
 from customers import services
 from customers.forms import CustomerCreateForm
 from customers.models import CallRecord, Customer
@@ -120,6 +121,7 @@ def customer_by_phone(request, number):
 
 
 @_json_can_view
+@rate_limited("customers.lookup", "RATELIMIT_LOOKUP")
 def customer_lookup(request):
     """``GET /customers/lookup?number=...`` -> every customer with that number, for screen pop.
 
@@ -144,6 +146,7 @@ def customer_lookup(request):
 
 
 @_json_can_view
+@rate_limited("customers.call_log", "RATELIMIT_CALL_LOG")
 def call_log(request):
     """``POST /customers/calls/log``: record one softphone event of the agent's call (JSON).
 
