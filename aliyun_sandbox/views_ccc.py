@@ -44,7 +44,7 @@ def openapi(request):
 def _unreadable(request, message: str, status: int):
     """The OpenAPI envelope for a request the project's middleware refused before parsing."""
     status, body = ccc.refuse_unreadable(message, status, request.get_host())
-    return JsonResponse(body, status=status)
+    return JsonResponse(body, status=status, headers={"x-acs-request-id": body["RequestId"]})
 
 
 openapi.json_api = True

@@ -10,7 +10,7 @@ these became 500s or escaped the handler. Django also decodes form and query val
 ``errors="replace"``, so invalid UTF-8 would be stored as U+FFFD instead of being refused.
 
 Here the request is parsed up front; a request that fails is answered at once: 413 for a body
-that is too large, 415 for a charset other than UTF-8, 400 for the rest.
+that is too large, 400 for the rest (a charset other than UTF-8 included).
 
 The answer's shape follows the view the path resolves to:
 
@@ -47,7 +47,7 @@ _FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 class Unreadable(Exception):
     """The request cannot be read. ``str()`` is a message for the client; ``status`` its HTTP
-    status (400, 413 or 415)."""
+    status (400 or 413)."""
 
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
@@ -67,7 +67,7 @@ def _strict_pairs(text: str, message: str) -> None:
     except UnicodeDecodeError:
         raise Unreadable(message) from None
     except ValueError:  # past max_num_fields
-        raise Unreadable(_("The request has too many fields.")) from None
+        raise Unreadable(_("The request has too many parameters.")) from None
 
 
 def check_readable(request) -> None:
@@ -85,7 +85,7 @@ def check_readable(request) -> None:
         except LookupError:
             name = None
         if name not in ACCEPTED_CHARSETS:
-            raise Unreadable(_("Send the request body as UTF-8."), status=415)
+            raise Unreadable(_("Send the request body as UTF-8."))
     try:
         request.GET  # noqa: B018 - parse now, so nothing later meets Django's refusal
         if request.method == "POST" and request.content_type in _FORM_TYPES:
@@ -94,9 +94,9 @@ def check_readable(request) -> None:
     except RequestDataTooBig:
         raise Unreadable(_("The request body is too large."), status=413) from None
     except (TooManyFieldsSent, TooManyFilesSent):
-        raise Unreadable(_("The request has too many fields.")) from None
+        raise Unreadable(_("The request has too many parameters.")) from None
     except (MultiPartParserError, BadRequest, UnreadablePostError, LookupError, ValueError):
-        raise Unreadable(_("The request body cannot be read.")) from None
+        raise Unreadable(_("The request body cannot be parsed.")) from None
     else:
         if request.method != "POST" or request.content_type not in _FORM_TYPES:
             return
@@ -106,7 +106,7 @@ def check_readable(request) -> None:
         except UnicodeDecodeError:
             raise Unreadable(_("The form is not valid UTF-8.")) from None
         _strict_pairs(body, _("The form is not valid UTF-8."))
-    elif any("\ufffd" in key or "\ufffd" in value for key, value in form.lists_items()):
+    elif any("\ufffd" in key or "\ufffd" in "".join(values) for key, values in form.lists()):
         # Django's multipart parser decoded invalid UTF-8 into U+FFFD.
         raise Unreadable(_("The form is not valid UTF-8."))
 
