@@ -198,6 +198,14 @@ class CustomerAdmin(ImportExportModelAdmin):
                 return _("The import form was changed: choose the file again.")
         return None
 
+    def delete_view(self, request, object_id, extra_context=None):
+        """Delete only on the confirmation form's own POST (``post=yes``): Django's admin deletes
+        on any non-empty POST, so a stray or forged form body removed the customer and calls."""
+        if request.method == "POST" and request.POST.get("post") != "yes":
+            messages.error(request, _("Nothing was deleted: confirm with the button below."))
+            return redirect(request.path)
+        return super().delete_view(request, object_id, extra_context)
+
     def export_action(self, request):
         """The export form; query parameters that are not the list's filters (``?format=0``)
         give a message on the list, as the list itself does, instead of a 500."""

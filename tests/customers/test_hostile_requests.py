@@ -304,3 +304,12 @@ def test_static_path_leaving_the_static_folders_is_a_404_in_the_dev_server(setti
     assert status[0].startswith("404"), status
     assert b"root:" not in body
     json.dumps(status)  # the answer was produced, nothing escaped
+
+
+def test_admin_delete_needs_the_confirmation_forms_own_post(supervisor_client, call, mr_lu):
+    url = reverse("admin:customers_customer_delete", args=[mr_lu.pk])
+    response = supervisor_client.post(url, {"agent": "\x00x"}, follow=True)
+    assert "Nothing was deleted" in response.content.decode()
+    assert Customer.objects.filter(pk=mr_lu.pk).exists() and CallRecord.objects.exists()
+    supervisor_client.post(url, {"post": "yes"})
+    assert not Customer.objects.filter(pk=mr_lu.pk).exists()
