@@ -34,6 +34,7 @@ from aliyun_oauth.exceptions import (
     TokenRequestRejected,
 )
 from crmdemo.request_id import upstream_headers
+from crmdemo.upstream import AnswerTooLarge, BoundedSession
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,9 @@ class TokenResponse:
     scope: str | None
 
 
-class _Session(OAuth2Session):
-    """OAuth2Session with default timeouts, the configured CA bundle and a transport check."""
+class _Session(BoundedSession, OAuth2Session):
+    """OAuth2Session with default timeouts, the configured CA bundle and a transport check;
+    answers bounded in size and total time (``crmdemo.upstream.BoundedSession``)."""
 
     def request(self, method, url, *args, **kwargs):
         _check_transport(url)
@@ -119,6 +121,9 @@ def _send(what: str, call):
     except requests.Timeout as exc:
         log.warning("aliyun_oauth: %s timed out", what)
         raise OAuthUpstreamError("Alibaba Cloud did not answer in time; try again.") from exc
+    except AnswerTooLarge as exc:
+        log.warning("aliyun_oauth: %s answered too much: %s", what, exc)
+        raise OAuthUpstreamError("Alibaba Cloud answered something unusable; try again.") from exc
     except requests.RequestException as exc:
         log.warning("aliyun_oauth: %s failed: %s", what, type(exc).__name__)
         raise OAuthUpstreamError("Alibaba Cloud cannot be reached; try again.") from exc

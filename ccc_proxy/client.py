@@ -29,6 +29,7 @@ from aliyunsdkcore.request import CommonRequest
 from django.conf import settings
 
 from crmdemo.request_id import upstream_headers
+from crmdemo.upstream import BoundedSession
 
 # aliyun-python-sdk-core's SignerFactory signs with these instead of the credential it is given
 # when both are in the environment: every agent's call would run as the server's account.
@@ -147,7 +148,8 @@ def guard_environment() -> None:
 def make_client(credentials: StsCredentials) -> AcsClient:
     """Build an ``AcsClient`` that signs with ``credentials`` (``StsTokenCredential``).
 
-    Region, timeouts (``ALIYUN_CONNECT_TIMEOUT``/``ALIYUN_READ_TIMEOUT``, seconds) and the CA
+    Region, timeouts (``ALIYUN_CONNECT_TIMEOUT``/``ALIYUN_READ_TIMEOUT``, seconds; the whole
+    answer within ``ALIYUN_UPSTREAM_DEADLINE`` s and ``ALIYUN_MAX_ANSWER_BYTES``) and the CA
     bundle (``ALIYUN_CA_BUNDLE``; empty = the system's CAs) come from settings; automatic retries
     are off. Raises ``CredentialOverrideError`` (see ``guard_environment``), checked both before
     and after the SDK picks its signer.
@@ -167,6 +169,9 @@ def make_client(credentials: StsCredentials) -> AcsClient:
     # The signer is chosen in the constructor; make sure it is the agent's STS signer.
     if not isinstance(client._signer, StsTokenSigner):
         raise CredentialOverrideError("aliyun-python-sdk-core did not pick the STS signer")
+    # The SDK sends through client.session: answers bounded in size and total time.
+    client.session.close()
+    client.session = BoundedSession()
     return client
 
 
@@ -229,6 +234,8 @@ def call(credentials: StsCredentials, action: str, parameters: dict[str, str]) -
         # it is neither kept nor logged.
         if exc.get_error_code() == "SDK.HttpError" and "timed out" in exc.get_error_msg():
             raise UpstreamTimeout(f"{action}: no answer from the CCC OpenAPI in time") from None
+        if exc.get_error_code() == "SDK.HttpError" and "too large" in exc.get_error_msg():
+            raise UpstreamUnavailable(f"{action}: the CCC OpenAPI answered too much") from None
         raise UpstreamUnavailable(
             f"{action}: the CCC OpenAPI could not be reached ({exc.get_error_code()})"
         ) from None

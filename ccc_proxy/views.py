@@ -152,6 +152,17 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
 
 
 api.csrf_failure = csrf_failure
+api.json_api = True
+
+
+def unreadable_request(request: HttpRequest, message: str, status: int) -> JsonResponse:
+    """The API's answer to a request the project's middleware refused before parsing it (too
+    many fields, a charset other than UTF-8, invalid UTF-8): the proxy's error shape."""
+    code = "RequestTooLarge" if status == 413 else "InvalidRequest"
+    return JsonResponse(ProxyError(status, code, message).as_json(), status=status)
+
+
+api.unreadable_request = unreadable_request
 
 
 @login_required

@@ -12,6 +12,7 @@ override them with pytest-django's ``settings`` fixture.
 
 import importlib.util
 import secrets
+import tempfile
 from pathlib import Path
 
 import environ
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Hashed, compressed static files straight from the WSGI server (no separate file server).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads request.GET/POST: unreadable requests get a 400/413/415 here.
+    "crmdemo.middleware.UnreadableRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -306,6 +309,12 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = env.bool(
     "IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT", default=True
 )
 
+# Private folder where an admin CSV import waits between its preview and its confirmation
+# (files named by random ids; the confirmation accepts only ids issued to the same user).
+IMPORT_TMP_DIR = Path(
+    env.str("IMPORT_TMP_DIR", default=str(Path(tempfile.gettempdir()) / "crmdemo-imports"))
+)
+
 # --- Local HTTPS development server ------------------------------------------------------------
 # Where `manage.py runsslserver` keeps the certificate it generates (SANs 127.0.0.1, localhost).
 DEV_CERT_DIR = Path(env.str("DEV_CERT_DIR", default=str(BASE_DIR / ".devcert")))
@@ -442,6 +451,12 @@ ALIYUN_CA_BUNDLE = env.str("ALIYUN_CA_BUNDLE", default=_ca_bundle_default)
 # Upstream timeouts, seconds.
 ALIYUN_CONNECT_TIMEOUT = env.float("ALIYUN_CONNECT_TIMEOUT", default=5.0)
 ALIYUN_READ_TIMEOUT = env.float("ALIYUN_READ_TIMEOUT", default=10.0)
+# Whole upstream call (connect, headers and the entire answer), seconds: a server that drips
+# its answer is cut off here, whatever the per-read timeout (crmdemo/upstream.py).
+ALIYUN_UPSTREAM_DEADLINE = env.float("ALIYUN_UPSTREAM_DEADLINE", default=15.0)
+# Largest upstream answer read (token, userinfo, JWKS, discovery, CCC OpenAPI), bytes; a larger
+# one is refused as a bad upstream answer (502) and nothing of it is stored.
+ALIYUN_MAX_ANSWER_BYTES = env.int("ALIYUN_MAX_ANSWER_BYTES", default=1024 * 1024)
 
 # Cloud Call Center.
 ALIYUN_CCC_INSTANCE_ID = env.str("ALIYUN_CCC_INSTANCE_ID", default="ccc-sandbox-instance")
