@@ -9,9 +9,15 @@ from crmdemo.request_id import current_request_id
 
 
 def server_error(request):
-    """HTTP 500: ``{"error", "requestId"}`` for JSON clients, else the ``500.html`` page."""
+    """HTTP 500: ``{"error", "requestId"}`` for JSON clients and JSON API views, else the
+    ``500.html`` page."""
     request_id = current_request_id() or "-"
-    wants_json = "json" in request.headers.get("Accept", "") or "json" in request.content_type
+    view = getattr(getattr(request, "resolver_match", None), "func", None)
+    wants_json = (
+        getattr(view, "json_api", False)
+        or "json" in request.headers.get("Accept", "")
+        or "json" in request.content_type
+    )
     if wants_json:
         return JsonResponse(
             {"error": _("Internal server error."), "requestId": request_id}, status=500

@@ -39,6 +39,8 @@ from django.shortcuts import render
 from django.urls import Resolver404, get_resolver
 from django.utils.translation import gettext as _
 
+from crmdemo.request_id import current_request_id
+
 # Charsets a request body may declare: UTF-8 and its ASCII subset (browsers send UTF-8 forms).
 ACCEPTED_CHARSETS = {"utf-8", "ascii"}
 _FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -152,7 +154,10 @@ class UnreadableRequestMiddleware:
             or "json" in response.get("Content-Type", "")
         ):
             return response
-        answer = JsonResponse({"error": response.reason_phrase}, status=response.status_code)
+        answer = JsonResponse(
+            {"error": response.reason_phrase, "requestId": current_request_id() or "-"},
+            status=response.status_code,
+        )
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):
             if header in response:
                 answer[header] = response[header]
