@@ -162,7 +162,7 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = env.bool(
 DEV_CERT_DIR = Path(env.str("DEV_CERT_DIR", default=str(BASE_DIR / ".devcert")))
 
 # --- Alibaba Cloud ---------------------------------------------------------------------------
-# Sources: ../shared/design/PROTOCOL.md (RAM OAuth docs 93696/93698, CCC docs 63062/63063).
+# Sources: docs/oauth-protocol.md (RAM OAuth docs 93696/93698); CCC docs 63062/63063.
 ALIYUN_CLIENT_ID = env.str("ALIYUN_CLIENT_ID", default="")
 ALIYUN_CLIENT_SECRET = env.str("ALIYUN_CLIENT_SECRET", default="")
 
