@@ -469,7 +469,7 @@ def _parse_token(what: str, endpoint: str, call) -> TokenResponse:
             ) from w
     except (OAuth2Error, ValueError) as exc:
         error = getattr(exc, "error", None) or type(exc).__name__
-        log_failure(what, endpoint, getattr(exc, "status_code", "-"), error)
+        log_failure(what, endpoint, "-", error)
         raise OAuthUpstreamError(
             _("%(provider)s answered an unusable token.") % {"provider": provider_name()}
         ) from exc
