@@ -90,6 +90,16 @@ def _no_refresh_token_message() -> str:
     )
 
 
+def _expired_without_refresh_token_message() -> str:
+    return (
+        _(
+            "Your %(provider)s token has expired and %(provider)s issued no refresh token for "
+            "this link: link your account again."
+        )
+        % _p()
+    )
+
+
 @dataclass(frozen=True)
 class ValidToken:
     """An access token usable now: ``expires_at`` is its absolute expiry (aware, UTC);
@@ -432,7 +442,7 @@ def _refresh_under_lock(
         raise RelinkRequired(_relink_message())
     if token is _NO_REFRESH_TOKEN:
         log.info("aliyun_oauth: user %s has no refresh_token; expired link removed", user.pk)
-        raise RelinkRequired(_no_refresh_token_message())
+        raise RelinkRequired(_expired_without_refresh_token_message())
     return token
 
 
@@ -534,7 +544,7 @@ def get_valid_token(user, rejected_token: str | None = None) -> ValidToken:
     if not row.refresh_token_encrypted and rejected(row):
         # Refused upstream and nothing to refresh it with: only a new link helps.
         LinkedAccount.objects.filter(pk=row.pk, refresh_token_encrypted="").delete()
-        raise RelinkRequired(_no_refresh_token_message())
+        raise RelinkRequired(_expired_without_refresh_token_message())
 
     if not should_refresh(row):
         return _valid(row)

@@ -295,3 +295,15 @@ def test_a_link_without_refresh_token_says_so_and_refresh_asks_to_link_again(
         services.get_valid_token(edward)
     assert fake_provider.count("/token") == tokens_sent
     assert not LinkedAccount.objects.exists()
+
+
+def test_a_refused_token_without_refresh_token_asks_for_a_new_link_without_a_request(
+    fake_provider, edward, edward_client
+):
+    _token_answer(fake_provider, refresh_token=None)
+    assert _callback(edward_client, fake_provider).status_code == 302
+    tokens_sent = fake_provider.count("/token")
+    with pytest.raises(services.RelinkRequired, match="issued no refresh token"):
+        services.get_valid_token(edward, rejected_token=fake_provider.access_token)
+    assert fake_provider.count("/token") == tokens_sent
+    assert not LinkedAccount.objects.exists()
