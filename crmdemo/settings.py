@@ -320,7 +320,7 @@ IMPORT_TMP_DIR = Path(
 DEV_CERT_DIR = Path(env.str("DEV_CERT_DIR", default=str(BASE_DIR / ".devcert")))
 
 # --- Alibaba Cloud ---------------------------------------------------------------------------
-# Sources: docs/PROTOCOL.md (RAM OAuth docs 93696/93698, CCC docs 63062/63063).
+# Sources: docs/oauth-protocol.md (RAM OAuth docs 93696/93698); CCC docs 63062/63063.
 ALIYUN_CLIENT_ID = env.str("ALIYUN_CLIENT_ID", default="")
 ALIYUN_CLIENT_SECRET = env.str("ALIYUN_CLIENT_SECRET", default="")
 
@@ -444,6 +444,15 @@ ALIYUN_OAUTH_STATE_LIFETIME = env.int("ALIYUN_OAUTH_STATE_LIFETIME", default=600
 ALIYUN_OAUTH_REQUIRE_NONCE = env.bool("ALIYUN_OAUTH_REQUIRE_NONCE", default=True)
 # Allow plain-HTTP OAuth endpoints (development and tests only; never in production).
 ALIYUN_OAUTH_ALLOW_HTTP = env.bool("ALIYUN_OAUTH_ALLOW_HTTP", default=DEBUG)
+# Extra authorize request parameters in query-string form, e.g. "prompt=consent" (a standard
+# OpenID provider issues a refresh_token only for offline_access with prompt=consent).
+ALIYUN_OAUTH_AUTHORIZE_PARAMS = env.str("ALIYUN_OAUTH_AUTHORIZE_PARAMS", default="")
+# Accepted id_token algorithms, comma-separated (RS256, PS256, ES256); empty = the discovery
+# document's id_token_signing_alg_values_supported, or RS256 without discovery.
+ALIYUN_OAUTH_ID_TOKEN_ALGORITHMS = env.list("ALIYUN_OAUTH_ID_TOKEN_ALGORITHMS", default=[])
+# The provider's name in messages; empty = "Alibaba Cloud", or the discovery URL's host name
+# when that is not an Alibaba Cloud host.
+ALIYUN_OAUTH_PROVIDER_NAME = env.str("ALIYUN_OAUTH_PROVIDER_NAME", default="")
 
 # TLS trust for server-to-server calls: a CA bundle path, or empty for the system's CAs. In
 # sandbox mode the project's development certificate is the trust anchor.
