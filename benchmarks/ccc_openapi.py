@@ -44,10 +44,10 @@ def measure(label, n, send):
 
 
 def main(n):
-    from aliyun_sandbox import agent_server, simulator
-    from aliyun_sandbox.ccc_signature import sign, string_to_sign
+    from aliyun_sandbox.ccc.signature import sign, string_to_sign
     from aliyun_sandbox.models import CloudUser
-    from aliyun_sandbox.tokens import issue_access_token
+    from aliyun_sandbox.oauth.tokens import issue_access_token
+    from aliyun_sandbox.telephony import agent_server, simulator
 
     settings.SANDBOX_ENABLED = True
     user = CloudUser(upn="bench@crmdemo.onaliyun.com", display_name="Bench", uid="9", aid="1")

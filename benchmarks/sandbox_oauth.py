@@ -32,8 +32,9 @@ from django.core.management import call_command  # noqa: E402
 from django.http import QueryDict  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from aliyun_sandbox import keys, oauth  # noqa: E402
 from aliyun_sandbox.models import CloudUser  # noqa: E402
+from aliyun_sandbox.oauth import keys  # noqa: E402
+from aliyun_sandbox.oauth import provider as oauth  # noqa: E402
 
 
 def per_op(label: str, fn, rounds: int) -> None:

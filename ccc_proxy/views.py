@@ -129,7 +129,7 @@ def _checked_api(request: HttpRequest, action: str | None, started: float) -> Js
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     """The API's answer to a CSRF failure: JSON 403 in the proxy's error shape. Called by the
-    project's ``CSRF_FAILURE_VIEW`` (``crmdemo.views.csrf_failure``) for this view."""
+    project's ``CSRF_FAILURE_VIEW`` (``workbench.views.csrf_failure``) for this view."""
     error = ProxyError(403, "CsrfFailed", f"CSRF verification failed: {reason}")
     services.log_call(
         request.user, request.GET.get("action"), 403, None, time.monotonic(), error=error.error_code

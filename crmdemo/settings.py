@@ -43,8 +43,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # crmdemo first so its runsslserver (Python 3.12-safe, project certificate) wins.
-    "crmdemo",
+    # workbench first so its runsslserver (Python 3.12-safe, project certificate) wins.
+    "workbench",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -101,7 +101,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Usernames are matched case-insensitively at sign-in ("Edward" is the account "edward").
-AUTHENTICATION_BACKENDS = ["crmdemo.auth_backends.CaseInsensitiveModelBackend"]
+AUTHENTICATION_BACKENDS = ["workbench.auth_backends.CaseInsensitiveModelBackend"]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -307,7 +307,7 @@ CCC_PROXY_MAX_BODY_BYTES = env.int("CCC_PROXY_MAX_BODY_BYTES", default=64 * 1024
 # Most top-level parameters accepted in one softphone request.
 CCC_PROXY_MAX_PARAMETERS = env.int("CCC_PROXY_MAX_PARAMETERS", default=50)
 # JSON 403 for API endpoints (the CCC proxy in its own error shape), Django's page elsewhere.
-CSRF_FAILURE_VIEW = "crmdemo.views.csrf_failure"
+CSRF_FAILURE_VIEW = "workbench.views.csrf_failure"
 
 # --- Token encryption at rest ----------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by putting a new key first).

@@ -30,7 +30,7 @@ def _fresh_cache():
 def oauth_sandbox(sandbox, settings):
     """The ``sandbox`` fixture plus plain-HTTP OAuth allowed (the live server is HTTP) and the
     demo cloud users seeded."""
-    from aliyun_sandbox.oauth_users import seed_cloud_users
+    from aliyun_sandbox.oauth.users import seed_cloud_users
 
     settings.ALIYUN_OAUTH_ALLOW_HTTP = True
     seed_cloud_users()

@@ -394,7 +394,7 @@ def test_provider_error_text_is_shown_only_for_our_own_request(fake_provider, ed
 
 
 def test_https_provider_is_verified_against_the_ca_bundle(settings, tmp_path, monkeypatch):
-    from crmdemo.devcert import ensure_dev_certificate
+    from workbench.devcert import ensure_dev_certificate
 
     cert, key = ensure_dev_certificate(tmp_path)
     provider = FakeProvider(client_id="crm-tls-client")

@@ -19,7 +19,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
 
 from aliyun_sandbox.models import CloudUser
-from aliyun_sandbox.tokens import issue_access_token
+from aliyun_sandbox.oauth.tokens import issue_access_token
 
 INSTANCE = "ccc-sandbox-instance"
 

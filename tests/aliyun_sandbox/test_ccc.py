@@ -8,7 +8,7 @@ import requests
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 from django.utils import timezone
 
-from aliyun_sandbox import ccc_signature
+from aliyun_sandbox.ccc import signature as ccc_signature
 from aliyun_sandbox.models import Call, RefreshToken, UsedNonce
 from tests.aliyun_sandbox.ccc_support import (
     INSTANCE,
@@ -229,7 +229,7 @@ def test_make_call_needs_a_signed_in_agent_and_rings_the_simulator(sandbox, cred
     with pytest.raises(ServerException) as exc:
         call_sdk(sandbox, creds, "MakeCall", FromNumber="02150001234", ToNumber="13900001111")
     assert exc.value.get_http_status() == 409 and exc.value.get_error_code() == "AgentNotReady"
-    from aliyun_sandbox import simulator
+    from aliyun_sandbox.telephony import simulator
 
     simulator.set_agent_status(edward, "READY", ["skg-sales"])
     body = call_sdk(sandbox, creds, "MakeCall", FromNumber="02150001234", ToNumber="13900001111")

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from aliyun_sandbox import simulator
 from aliyun_sandbox.models import AgentState, Call
+from aliyun_sandbox.telephony import simulator
 from tests.aliyun_sandbox.ccc_support import common_params, make_user, raw_call, sts_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

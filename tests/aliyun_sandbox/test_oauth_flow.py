@@ -11,7 +11,7 @@ import requests
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from requests_oauthlib import OAuth2Session
 
-from aliyun_sandbox.tokens import resolve_sts
+from aliyun_sandbox.oauth.tokens import resolve_sts
 from tests.aliyun_sandbox.conftest import pkce_pair, read_answer, sign_in_and_consent
 
 SCOPE = ["openid", "aliuid", "profile", "/acs/ccc"]

@@ -8,8 +8,8 @@ import requests
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from aliyun_sandbox import agent_server, simulator
 from aliyun_sandbox.models import AgentState, Call
+from aliyun_sandbox.telephony import agent_server, simulator
 from tests.aliyun_sandbox.ccc_support import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
-from aliyun_sandbox import simulator
 from aliyun_sandbox.models import Call
+from aliyun_sandbox.telephony import simulator
 from tests.aliyun_sandbox.ccc_support import INSTANCE, make_user, sdk_request, send, sts_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -234,7 +234,7 @@ def test_remote_answers_after_the_delay_and_missed_calls(softphone, sandbox, set
     assert events(page, "onHangUp") == [["outbound"]]
 
     # The caller gives up while it rings: onHangUp("ringing").
-    from aliyun_sandbox import simulator
+    from aliyun_sandbox.telephony import simulator
 
     call = simulator.ring_agent(page.user, "13501234567")
     wait_status(page, 6)
@@ -309,7 +309,7 @@ def test_errors_reach_on_error_notify(softphone, sandbox):
 
 
 def test_an_expired_agent_signature_is_renewed_with_refresh_token(softphone, monkeypatch):
-    from aliyun_sandbox import agent_server
+    from aliyun_sandbox.telephony import agent_server
 
     page = softphone
     monkeypatch.setattr(agent_server, "SIGNATURE_LIFETIME", 2)

@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from aliyun_oauth import services as oauth_services
-from aliyun_sandbox.oauth_users import DEMO_CLOUD_USERS, seed_cloud_users
+from aliyun_sandbox.oauth.users import DEMO_CLOUD_USERS, seed_cloud_users
 
 
 def _hidden_inputs(html: str) -> dict[str, str]:

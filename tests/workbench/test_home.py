@@ -68,7 +68,7 @@ def test_linked_mounts_the_sdk_from_settings_with_config_as_json(client, edward)
     html = response.content.decode()
     scripts = re.findall(r'<script src="([^"]+)"', html)
     assert scripts[-3:-1] == ["https://cdn.example/a.js", "https://cdn.example/sdk.js"]
-    assert scripts[-1].endswith("js/workbench.js")
+    assert scripts[-1].endswith("workbench/workbench.js")
     assert '<link rel="stylesheet" href="https://cdn.example/main.css">' in html
     config = config_of(html)
     assert config["linked"] is True

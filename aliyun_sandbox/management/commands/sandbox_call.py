@@ -3,11 +3,13 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from aliyun_sandbox import ccc_data, simulator
+from aliyun_sandbox.ccc import data as ccc_data
+from aliyun_sandbox.telephony import simulator
 
 
 class Command(BaseCommand):
-    """Drive the sandbox call simulator from a shell (see :mod:`aliyun_sandbox.simulator`)."""
+    """Drive the sandbox call simulator from a shell (see
+    :mod:`aliyun_sandbox.telephony.simulator`)."""
 
     help = (
         "Ring an agent from a number (--agent edward --from 13501234567), make the remote "

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from aliyun_sandbox.keys import rotate_signing_key
+from aliyun_sandbox.oauth.keys import rotate_signing_key
 
 
 class Command(BaseCommand):

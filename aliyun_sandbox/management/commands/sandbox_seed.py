@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from aliyun_sandbox.oauth_users import seed_cloud_users
+from aliyun_sandbox.oauth.users import seed_cloud_users
 
 
 class Command(BaseCommand):

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.utils import timezone
 
-from aliyun_sandbox import agent_server, ccc_data, simulator
-from aliyun_sandbox.ccc_signature import Caller, OpenApiError, authenticate, missing
+from aliyun_sandbox.ccc import data as ccc_data
+from aliyun_sandbox.ccc.signature import Caller, OpenApiError, authenticate, missing
 from aliyun_sandbox.models import AgentDevice, AgentState, Call, CloudUser
+from aliyun_sandbox.telephony import agent_server, simulator
 
 VERSION = "2017-07-05"
 # The scope an OAuth access token needs to call CCC (an empty scope means all of the app's).

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from aliyun_sandbox import ccc_data
+from aliyun_sandbox.ccc import data as ccc_data
 from aliyun_sandbox.models import AgentState, Call, CloudUser
 
 # The caller number the softphone gets for a withheld ANI.

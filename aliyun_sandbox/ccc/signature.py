@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from aliyun_sandbox.models import AccessToken, UsedNonce, token_hash
-from aliyun_sandbox.tokens import resolve_bearer, resolve_sts
+from aliyun_sandbox.oauth.tokens import resolve_bearer, resolve_sts
 
 # How far the Timestamp may be from the server's clock, either way (Alibaba: 15 minutes).
 TIMESTAMP_WINDOW = timedelta(minutes=15)

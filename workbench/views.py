@@ -1,4 +1,4 @@
-"""Project-level pages: the agent workbench (home page)."""
+"""The agent workbench (home page) and the project-wide CSRF failure answer."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -61,7 +61,7 @@ def home(request):
         "sdk_scripts": settings.ALIYUN_SDK_SCRIPT_URLS if linked else [],
         "sdk_css": settings.ALIYUN_SDK_CSS_URLS if linked else [],
     }
-    return render(request, "home.html", context)
+    return render(request, "workbench/home.html", context)
 
 
 def csrf_failure(request, reason: str = ""):

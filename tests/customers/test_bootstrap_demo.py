@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from crmdemo.management.commands.bootstrap_demo import demo_customers
+from customers.management.commands.bootstrap_demo import demo_customers
 from customers.models import Customer, PhoneNumber
 from customers.services import find_by_phone, normalize_phone
 

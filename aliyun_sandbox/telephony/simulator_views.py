@@ -9,9 +9,10 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from aliyun_sandbox import ccc_data, simulator
+from aliyun_sandbox.ccc import data as ccc_data
+from aliyun_sandbox.ccc.views import sandbox_only
 from aliyun_sandbox.models import CloudUser
-from aliyun_sandbox.views_ccc import sandbox_only
+from aliyun_sandbox.telephony import simulator
 
 
 def _agents() -> list[dict]:

@@ -7,7 +7,7 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from aliyun_sandbox import ccc
+from aliyun_sandbox.ccc import api_2017 as ccc
 from aliyun_sandbox.request_parsing import UnreadableRequest, query_and_form
 
 

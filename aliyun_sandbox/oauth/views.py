@@ -1,4 +1,5 @@
-"""HTTP face of the sandbox's OAuth 2.0 / OIDC provider (logic in ``aliyun_sandbox.oauth``).
+"""HTTP face of the sandbox's OAuth 2.0 / OIDC provider (logic in
+``aliyun_sandbox.oauth.provider``).
 
 Paths mirror Alibaba Cloud's two hosts: ``/sandbox/signin/oauth2/v1/auth`` (signin.aliyun.com)
 and ``/sandbox/oauth/v1/{token,revoke,userinfo,keys}``,
@@ -15,8 +16,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
-from aliyun_sandbox import keys, oauth
-from aliyun_sandbox.oauth_users import demo_hints
+from aliyun_sandbox.oauth import keys
+from aliyun_sandbox.oauth import provider as oauth
+from aliyun_sandbox.oauth.users import demo_hints
 from aliyun_sandbox.request_parsing import UnreadableRequest, query_and_form
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

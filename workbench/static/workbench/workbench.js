@@ -7,7 +7,7 @@
  * - Screen pop: onCallComing(connid, caller, callee, contactId, skillgroupId) looks the caller up
  *   (GET /customers/lookup?number=) and opens the customer, a chooser, or a prefilled new-customer
  *   form in the CRM frame. Only the newest call's lookup may pop: older answers are dropped.
- * - Click-to-dial: CRM pages (static/js/crm-page.js) call window.crmWorkbench.dial(number).
+ * - Click-to-dial: CRM pages (workbench/static/workbench/crm-page.js) call window.crmWorkbench.dial(number).
  * - Call log: every hook is posted to the call-log endpoint (JSON, CSRF header), once per event,
  *   one at a time, retried on network errors; the server merges them per (agent, contact id).
  * - Navigation: CRM pages load in the same-origin frame, so the call survives; leaving or

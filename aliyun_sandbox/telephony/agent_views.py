@@ -3,16 +3,16 @@
 Every request is a POST form carrying ``signData`` and ``signature`` (from ``LoginInfo``).
 No cookie is used, so the endpoints are CSRF-exempt and answer CORS for any origin without
 credentials: the CRM page (another site) calls them as Alibaba's SDK calls its agent server.
-Answers: ``{"status", "call"}`` (see :mod:`aliyun_sandbox.agent_server`); errors
+Answers: ``{"status", "call"}`` (see :mod:`aliyun_sandbox.telephony.agent_server`); errors
 ``{"code", "message"}`` with 400/401/404/409 (413 for a body too large to parse).
 """
 
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from aliyun_sandbox import agent_server, simulator
+from aliyun_sandbox.ccc.views import sandbox_only
 from aliyun_sandbox.request_parsing import UnreadableRequest, query_and_form
-from aliyun_sandbox.views_ccc import sandbox_only
+from aliyun_sandbox.telephony import agent_server, simulator
 
 COMMANDS = {"poll", "state", "call", "answer", "hangup", "hold", "retrieve"}
 

@@ -35,7 +35,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from aliyun_sandbox import keys
 from aliyun_sandbox.models import (
     AccessToken,
     AuthorizationCode,
@@ -43,7 +42,8 @@ from aliyun_sandbox.models import (
     RefreshToken,
     token_hash,
 )
-from aliyun_sandbox.tokens import issue_access_token, resolve_bearer
+from aliyun_sandbox.oauth import keys
+from aliyun_sandbox.oauth.tokens import issue_access_token, resolve_bearer
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ django-sslserver 0.22 wraps its socket with ``ssl.wrap_socket``, which Python 3.
 command keeps the package's command line (``--certificate``, ``--key``, ``--static``...) and
 replaces only the server class with one that builds an ``ssl.SSLContext``. Without
 ``--certificate``/``--key`` it uses the project's own certificate, generated on first run in
-``settings.DEV_CERT_DIR`` (see ``crmdemo.devcert``), never the key bundled with the package.
+``settings.DEV_CERT_DIR`` (see ``workbench.devcert``), never the key bundled with the package.
 """
 
 import ssl
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.servers.basehttp import ThreadedWSGIServer
 from sslserver.management.commands import runsslserver as upstream
 
-from crmdemo.devcert import ensure_dev_certificate
+from workbench.devcert import ensure_dev_certificate
 
 
 class ContextSecureHTTPServer(ThreadedWSGIServer):

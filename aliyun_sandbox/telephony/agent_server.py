@@ -16,8 +16,9 @@ import time
 
 from django.conf import settings
 
-from aliyun_sandbox import ccc_data, simulator
+from aliyun_sandbox.ccc import data as ccc_data
 from aliyun_sandbox.models import CloudUser
+from aliyun_sandbox.telephony import simulator
 
 # Lifetime of a LoginInfo/RefreshToken signature, seconds.
 SIGNATURE_LIFETIME = 3600

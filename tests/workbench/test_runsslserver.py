@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.core.servers.basehttp import WSGIRequestHandler
 
-from crmdemo.devcert import ensure_dev_certificate
-from crmdemo.management.commands import runsslserver
+from workbench.devcert import ensure_dev_certificate
+from workbench.management.commands import runsslserver
 
 
 def _app(environ, start_response):
