@@ -251,6 +251,7 @@ _STATE_NAMES = {
     AgentState.SIGNED_IN: "Break",
     AgentState.READY: "Ready",
     AgentState.BREAK: "Break",
+    AgentState.WORKING: "Break",  # a 2.x agent's after-call work; 1.x has no such state
 }
 
 
@@ -483,54 +484,65 @@ def refuse_unreadable(message: str, status: int, host: str) -> tuple[int, dict]:
     return status, error_body(exc, str(uuid.uuid4()).upper(), host)
 
 
+def check_request(method: str, params: dict[str, str], known: set[str], version: str) -> Caller:
+    """The gateway's checks common to both API versions; returns who called.
+
+    Order: Action present and in ``known`` (``InvalidAction.NotFound`` 404), Version equal to
+    ``version`` (``InvalidVersion`` 400), Format JSON, authentication (see
+    :func:`aliyun_sandbox.ccc.signature.authenticate`: HMAC or bearer, timestamp, nonce), the
+    token's scope (``Forbidden.RAM`` 403), ``InstanceId`` (``MissingParameter`` 400,
+    ``NotExists.InstanceId`` 404). Raises :class:`OpenApiError`.
+    """
+    name = params.get("Action", "")
+    if not name:
+        raise missing("Action")
+    if name not in known:
+        raise OpenApiError(
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+            404,
+        )
+    if not params.get("Version"):
+        raise missing("Version")
+    if params["Version"] != version:
+        raise OpenApiError(
+            "InvalidVersion",
+            f"Specified parameter Version is not valid (the sandbox serves {VERSION} and "
+            "2020-07-01).",
+            400,
+        )
+    if params.get("Format", "JSON").upper() != "JSON":
+        raise OpenApiError("InvalidParameter", "The sandbox answers Format=JSON only.", 400)
+    caller: Caller = authenticate(method, params)
+    scopes = caller.token.scope.split()
+    if scopes and CCC_SCOPE not in scopes:
+        raise OpenApiError(
+            "Forbidden.RAM",
+            f"User not authorized to operate on the specified resource: the token lacks "
+            f"the {CCC_SCOPE} scope.",
+            403,
+        )
+    if not params.get("InstanceId"):
+        raise missing("InstanceId")
+    if params["InstanceId"] != settings.ALIYUN_CCC_INSTANCE_ID:
+        raise OpenApiError(
+            "NotExists.InstanceId",
+            f"The specified instance {params['InstanceId']} does not exist.",
+            404,
+        )
+    return caller
+
+
 def handle(method: str, params: dict[str, str], host: str) -> tuple[int, dict]:
-    """Answer one OpenAPI request: ``(http_status, JSON body)``; never raises.
+    """Answer one 2017-07-05 OpenAPI request: ``(http_status, JSON body)``; never raises.
 
     ``params`` are the query and form parameters merged; ``host`` goes into ``HostId``.
-    Order of checks: Action present and known (``InvalidAction.NotFound`` 404), Version
-    (``InvalidVersion`` 400), authentication (see :func:`ccc_signature.authenticate`), the
-    token's scope (``Forbidden.RAM`` 403), ``InstanceId`` (``MissingParameter`` 400,
-    ``NotExists.InstanceId`` 404), the action's mandatory parameters.
+    Checks: :func:`check_request`, then the action's mandatory parameters.
     """
     request_id = str(uuid.uuid4()).upper()
     try:
-        name = params.get("Action", "")
-        if not name:
-            raise missing("Action")
-        action = ACTIONS.get(name)
-        if action is None:
-            raise OpenApiError(
-                "InvalidAction.NotFound",
-                "Specified api is not found, please check your url and method.",
-                404,
-            )
-        if not params.get("Version"):
-            raise missing("Version")
-        if params["Version"] != VERSION:
-            raise OpenApiError(
-                "InvalidVersion",
-                f"Specified parameter Version is not valid (the sandbox serves {VERSION}).",
-                400,
-            )
-        if params.get("Format", "JSON").upper() != "JSON":
-            raise OpenApiError("InvalidParameter", "The sandbox answers Format=JSON only.", 400)
-        caller: Caller = authenticate(method, params)
-        scopes = caller.token.scope.split()
-        if scopes and CCC_SCOPE not in scopes:
-            raise OpenApiError(
-                "Forbidden.RAM",
-                f"User not authorized to operate on the specified resource: the token lacks "
-                f"the {CCC_SCOPE} scope.",
-                403,
-            )
-        if not params.get("InstanceId"):
-            raise missing("InstanceId")
-        if params["InstanceId"] != settings.ALIYUN_CCC_INSTANCE_ID:
-            raise OpenApiError(
-                "NotExists.InstanceId",
-                f"The specified instance {params['InstanceId']} does not exist.",
-                404,
-            )
+        caller = check_request(method, params, set(ACTIONS), VERSION)
+        action = ACTIONS[params["Action"]]
         for required in action.required:
             if not params.get(required):
                 raise missing(required)
