@@ -38,8 +38,9 @@ def ccc_api_version(request, settings):
         version, instance, script = "2017-07-05", "ccc-sandbox-instance", "workbench-sdk.js"
     settings.ALIYUN_CCC_API_VERSION = version
     settings.ALIYUN_CCC_INSTANCE_ID = instance
-    settings.ALIYUN_SDK_SCRIPT_URLS = [f"/{settings.STATIC_URL}aliyun_sandbox/{script}"]
-    settings.ALIYUN_SDK_CSS_URLS = [f"/{settings.STATIC_URL}aliyun_sandbox/workbench-sdk.css"]
+    static = "/" + settings.STATIC_URL.lstrip("/")  # Django may have made it absolute
+    settings.ALIYUN_SDK_SCRIPT_URLS = [f"{static}aliyun_sandbox/{script}"]
+    settings.ALIYUN_SDK_CSS_URLS = [f"{static}aliyun_sandbox/workbench-sdk.css"]
     return version
 
 

@@ -387,6 +387,7 @@ def call_json(call: Call | None) -> dict | None:
         "skillGroupId": call.skill_group_id,
         "state": call.state.lower(),
         "releasedBy": call.released_by,
+        "muted": call.muted,
         "createdAt": iso(call.created_at),
         "answerAt": iso(call.answer_at),
         "answeredAt": iso(call.answered_at),
