@@ -120,7 +120,7 @@ def decode_sts_credentials(access_token: str) -> StsCredentials:
     """Return the STS credentials inside an Alibaba Cloud OAuth ``access_token``.
 
     The token is base64url (padding optional) of a JSON object with string ``AccessKeyId``,
-    ``AccessKeySecret`` and ``SecurityToken`` (PROTOCOL.md §1). Raises ``InvalidAccessToken``
+    ``AccessKeySecret`` and ``SecurityToken`` (docs/ccc-openapi.md). Raises ``InvalidAccessToken``
     otherwise; the message never contains the token.
     """
     try:

@@ -34,7 +34,7 @@ from ccc_proxy.conversion import ConversionError, to_openapi_parameters, to_sdk_
 
 logger = logging.getLogger("ccc_proxy")
 
-# Upstream error codes meaning "these credentials are expired or unknown" (PROTOCOL.md §4, and
+# Upstream error codes meaning "these credentials are expired or unknown" (docs/ccc-openapi.md, and
 # the Alibaba Cloud gateway's documented access-key errors).
 TOKEN_REJECTED_CODES = frozenset(
     {
