@@ -149,7 +149,7 @@ def _looks_like_sts_json(access_token: str) -> bool:
 
 def credentials_for(access_token: str) -> Credentials:
     """Return how to call CCC with an OAuth ``access_token``: ``StsCredentials`` when it is the
-    STS JSON of PROTOCOL §1, else the token itself as a ``BearerToken`` (opaque tokens).
+    STS JSON of docs/ccc-openapi.md, else the token itself as a ``BearerToken`` (opaque tokens).
 
     Raises ``InvalidAccessToken`` for an empty token, one with characters that cannot travel
     in a URL parameter unchanged (control characters, spaces), or STS JSON lacking a field.
