@@ -675,9 +675,8 @@ def _sign_in(ctx: Context) -> dict:
     else:
         groups = known
     state = simulator.agent_state(ctx.user)
-    if simulator.live_call(ctx.user) is not None and state.device_id not in ("", device):
-        raise OpenApiError("UserBusy", "The agent is on a call on another device.", 400)
-    # Signing in from this device makes it the active one; a READY/BREAK agent stays so.
+    # Signing in from this device makes it the active one (a workbench reloaded mid-call takes
+    # its call over; the old device is refused from now on); a READY/BREAK agent stays so.
     keep = simulator.effective_status(state)
     status = keep if keep in (AgentState.READY, AgentState.BREAK) else AgentState.SIGNED_IN
     state = simulator.set_agent_status(ctx.user, status, groups)

@@ -254,11 +254,15 @@ def test_call_control_in_the_wrong_state_is_refused(agents):
     status, body = edward.call("ReadyForService", DeviceId=edward.device)
     assert (status, body["Code"]) == (400, "UserBusy")
     assert Call.objects.get(pk=call.pk).state == Call.RINGING
-    # a second workbench that signs in takes over; the first one's device is stale
+    # A device that did not sign in is refused; a workbench that signs in (a reload mid-call)
+    # takes the call over, and the first one's device is stale from then on.
     other = edward.ok("GetLoginDetails")["DeviceId"]
-    status, body = edward.call("SignInGroup", DeviceId=other)
-    assert (status, body["Code"]) == (400, "UserBusy")
     assert edward.call("AnswerCall", DeviceId=other, JobId=job)[1]["Code"] == "Permission.Denied"
+    taken = edward.ok("SignInGroup", DeviceId=other)
+    assert taken["DeviceId"] == other and taken["JobId"] == job
+    status, body = edward.call("AnswerCall", DeviceId=edward.device, JobId=job)
+    assert (status, body["Code"]) == (403, "Permission.Denied")
+    edward.device = other
     assert edward.control("AnswerCall", JobId=job)["UserContext"]["UserState"] == "TALKING"
 
 
