@@ -172,18 +172,26 @@ def _cdr(call: Call) -> dict:
     }
 
 
-def _recent_calls(ctx: Context) -> dict:
-    page = ctx.integer("PageNumber", 1)
-    size = ctx.integer("PageSize", 10, high=100)
+def calls_between(ctx: Context, stop_name: str):
+    """The caller's calls (newest first), filtered by the millisecond parameters ``StartTime``
+    (inclusive) and ``stop_name`` (exclusive: 1.x ``StopTime``, 2.x ``EndTime``) and by
+    ``Criteria`` (part of the caller or callee number)."""
     simulator.release_gone_agents()
     qs = Call.objects.filter(agent=ctx.user).select_related("agent")
-    for name, lookup in (("StartTime", "created_at__gte"), ("StopTime", "created_at__lt")):
+    for name, lookup in (("StartTime", "created_at__gte"), (stop_name, "created_at__lt")):
         if ctx.get(name):
             millis = ctx.integer(name, 0, low=0, high=10**14)
             qs = qs.filter(**{lookup: datetime.fromtimestamp(millis / 1000, UTC)})
     criteria = ctx.get("Criteria")
     if criteria:
         qs = qs.filter(caller__contains=criteria) | qs.filter(callee__contains=criteria)
+    return qs
+
+
+def _recent_calls(ctx: Context) -> dict:
+    page = ctx.integer("PageNumber", 1)
+    size = ctx.integer("PageSize", 10, high=100)
+    qs = calls_between(ctx, "StopTime")
     total = qs.count()
     rows = list(qs[(page - 1) * size : page * size])
     return {
@@ -355,9 +363,14 @@ def _turn_credentials(ctx: Context) -> dict:
     }
 
 
-def _turn_servers(ctx: Context) -> dict:
+def turn_servers() -> list[dict]:
+    """The sandbox's TURN servers (none run: the stand-ins carry no audio)."""
     host = settings.SANDBOX_BASE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return {"TurnServerListConfig": json.dumps([{"urls": f"turn:{host}:3478"}])}
+    return [{"urls": f"turn:{host}:3478", "region": "default"}]
+
+
+def _turn_servers(ctx: Context) -> dict:
+    return {"TurnServerListConfig": json.dumps(turn_servers())}
 
 
 def _reset_user_status(ctx: Context) -> dict:
@@ -379,7 +392,8 @@ def _bool(ctx: Context, name: str) -> bool:
     return value in ("true", "1")
 
 
-def _add_device(ctx: Context) -> dict:
+def add_device(ctx: Context) -> dict:
+    """AddAgentDevice: record the caller's softphone device; ``{"AgentDeviceId"}``."""
     device = AgentDevice.objects.create(
         user=ctx.user,
         client_ip=ctx.get("ClientIp")[:64],
@@ -435,7 +449,7 @@ def _make_call(ctx: Context) -> dict:
 class Action:
     """An implemented action: its handler and mandatory parameters (besides ``InstanceId``)."""
 
-    handler: Callable[[Context], dict]
+    handler: Callable[[Context], object]
     required: tuple[str, ...] = ()
 
 
@@ -457,7 +471,7 @@ ACTIONS: dict[str, Action] = {
     # 2017-07-05 spells these GetTURN... (GetTurn... are the 2020-07-01 names).
     "GetTURNCredentials": Action(_turn_credentials),
     "GetTURNServerList": Action(_turn_servers),
-    "AddAgentDevice": Action(_add_device, ("ClientIp",)),
+    "AddAgentDevice": Action(add_device, ("ClientIp",)),
     "ModifyAgentDevice": Action(_modify_device, ("AgentDeviceId", "IsLogin")),
     "ListAgentDevices": Action(_list_devices),
     "ResetUserStatus": Action(_reset_user_status, ("RamIdList",)),
@@ -533,20 +547,26 @@ def check_request(method: str, params: dict[str, str], known: set[str], version:
     return caller
 
 
+def run(method: str, params: dict[str, str], actions: dict[str, Action], version: str):
+    """Run the request's action of ``actions`` (API ``version``) and return what its handler
+    returns: :func:`check_request`, then the action's mandatory parameters
+    (``MissingParameter`` 400), then the handler. Raises :class:`OpenApiError`."""
+    caller = check_request(method, params, set(actions), version)
+    action = actions[params["Action"]]
+    for required in action.required:
+        if not params.get(required):
+            raise missing(required)
+    return action.handler(Context(user=caller.token.user, params=params))
+
+
 def handle(method: str, params: dict[str, str], host: str) -> tuple[int, dict]:
     """Answer one 2017-07-05 OpenAPI request: ``(http_status, JSON body)``; never raises.
 
     ``params`` are the query and form parameters merged; ``host`` goes into ``HostId``.
-    Checks: :func:`check_request`, then the action's mandatory parameters.
     """
     request_id = str(uuid.uuid4()).upper()
     try:
-        caller = check_request(method, params, set(ACTIONS), VERSION)
-        action = ACTIONS[params["Action"]]
-        for required in action.required:
-            if not params.get(required):
-                raise missing(required)
-        payload = action.handler(Context(user=caller.token.user, params=params))
+        payload = run(method, params, ACTIONS, VERSION)
     except OpenApiError as exc:
         return exc.status, error_body(exc, request_id, host)
     body = {"RequestId": request_id, "Success": True, "Code": "OK", "Message": ""}

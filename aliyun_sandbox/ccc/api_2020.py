@@ -1,7 +1,7 @@
 """The sandbox's CCC OpenAPI, version 2020-07-01 (CCC 2.x), as the 2.x softphone SDK uses it.
 
 :func:`handle` answers one request to ``/sandbox/ccc/`` whose ``Version`` is 2020-07-01, after
-the same gateway checks as 2017-07-05 (:func:`api_2017.check_request`: signature or bearer
+the same gateway checks as 2017-07-05 (:func:`api_2017.run`: signature or bearer
 token, timestamp, nonce, scope, instance). Success bodies are the 2.x envelope ``{RequestId,
 Code: "OK", HttpStatusCode: 200, Message, Params, Data}``; field names and types follow the
 official generated SDK ``alibabacloud-ccc20200701`` (its ``…ResponseBody`` models), the
@@ -19,16 +19,23 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
 
 from aliyun_sandbox.ccc import data as ccc_data
-from aliyun_sandbox.ccc.api_2017 import Context, check_request, error_body
+from aliyun_sandbox.ccc.api_2017 import (
+    Action,
+    Context,
+    add_device,
+    calls_between,
+    error_body,
+    run,
+    turn_servers,
+)
 from aliyun_sandbox.ccc.signature import OpenApiError, missing
-from aliyun_sandbox.models import AgentDevice, AgentState, Call, CloudUser
+from aliyun_sandbox.models import AgentState, Call, CloudUser
 from aliyun_sandbox.telephony import agent_server, simulator
 
 VERSION = "2020-07-01"
@@ -354,8 +361,7 @@ def _config_items(ctx: Context) -> list:
 
 
 def _turn_servers(ctx: Context) -> str:
-    host = settings.SANDBOX_BASE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return json.dumps([{"urls": f"turn:{host}:3478", "region": "default"}])
+    return json.dumps(turn_servers())
 
 
 def _privileges(ctx: Context) -> list:
@@ -391,17 +397,6 @@ def _devices(ctx: Context) -> list:
             "UserId": user_id(user),
         }
     ]
-
-
-def _add_device(ctx: Context) -> dict:
-    device = AgentDevice.objects.create(
-        user=ctx.user,
-        client_ip=ctx.get("ClientIp")[:64],
-        client_port=ctx.get("ClientPort")[:16],
-        browser_version=ctx.get("BrowserVersion")[:256],
-        remark=ctx.get("Remark")[:256],
-    )
-    return {"AgentDeviceId": device.pk}
 
 
 def _location(number: str) -> dict:
@@ -542,16 +537,7 @@ def _cdr_row(call: Call) -> dict:
 
 
 def _recent_calls(ctx: Context) -> dict:
-    simulator.release_gone_agents()
-    qs = Call.objects.filter(agent=ctx.user).select_related("agent")
-    for name, lookup in (("StartTime", "created_at__gte"), ("EndTime", "created_at__lt")):
-        if ctx.get(name):
-            millis = ctx.integer(name, 0, low=0, high=10**14)
-            qs = qs.filter(**{lookup: datetime.fromtimestamp(millis / 1000, UTC)})
-    criteria = ctx.get("Criteria")
-    if criteria:
-        qs = qs.filter(caller__contains=criteria) | qs.filter(callee__contains=criteria)
-    return _page(ctx, [_cdr_row(c) for c in qs[:1000]])
+    return _page(ctx, [_cdr_row(c) for c in calls_between(ctx, "EndTime")[:1000]])
 
 
 def _call_detail(ctx: Context) -> dict:
@@ -799,14 +785,6 @@ def _poll(ctx: Context) -> dict:
     }
 
 
-@dataclass(frozen=True)
-class Action:
-    """An implemented action: its handler and mandatory parameters (besides ``InstanceId``)."""
-
-    handler: Callable[[Context], object]
-    required: tuple[str, ...] = ()
-
-
 _ON_CALL = ("DeviceId", "JobId")
 
 ACTIONS: dict[str, Action] = {
@@ -818,7 +796,7 @@ ACTIONS: dict[str, Action] = {
     "ListPrivilegesOfUser": Action(_privileges),
     "GetTurnCredentials": Action(_turn_credentials),
     "ListDevices": Action(_devices),
-    "AddAgentDevice": Action(_add_device, ("ClientIp",)),
+    "AddAgentDevice": Action(add_device, ("ClientIp",)),
     "PickOutboundNumbers": Action(_pick_numbers, ("CalledNumber",)),
     "GetNumberLocation": Action(_number_location, ("Number",)),
     "ListRealtimeAgentStates": Action(_realtime_states),
@@ -860,18 +838,13 @@ def error_body_2x(exc: OpenApiError, request_id: str, host: str) -> dict:
 def handle(method: str, params: dict[str, str], host: str) -> tuple[int, dict]:
     """Answer one 2020-07-01 OpenAPI request: ``(http_status, JSON body)``; never raises.
 
-    Checks: :func:`api_2017.check_request`, then the action's mandatory parameters
-    (``MissingParameter`` 400), then the action's own (``Permission.Denied``,
-    ``NotExists.JobId``, ``UserBusy``, ``StateNotAllowed`` …; no state changes on an error).
+    Checks: :func:`api_2017.run` (gateway checks, mandatory parameters), then the action's
+    own (``Permission.Denied``, ``NotExists.JobId``, ``UserBusy``, ``StateNotAllowed`` …; no
+    state changes on an error).
     """
     request_id = str(uuid.uuid4()).upper()
     try:
-        caller = check_request(method, params, set(ACTIONS), VERSION)
-        action = ACTIONS[params["Action"]]
-        for required in action.required:
-            if not params.get(required):
-                raise missing(required)
-        data = action.handler(Context(user=caller.token.user, params=params))
+        data = run(method, params, ACTIONS, VERSION)
     except OpenApiError as exc:
         return exc.status, error_body_2x(exc, request_id, host)
     body = {"RequestId": request_id, "Code": "OK", "HttpStatusCode": 200, "Message": ""}
