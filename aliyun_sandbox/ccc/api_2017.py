@@ -547,14 +547,24 @@ def check_request(method: str, params: dict[str, str], known: set[str], version:
     return caller
 
 
-def run(method: str, params: dict[str, str], actions: dict[str, Action], version: str):
+def run(
+    method: str,
+    params: dict[str, str],
+    actions: dict[str, Action],
+    version: str,
+    blank_code: str = "",
+):
     """Run the request's action of ``actions`` (API ``version``) and return what its handler
-    returns: :func:`check_request`, then the action's mandatory parameters
-    (``MissingParameter`` 400), then the handler. Raises :class:`OpenApiError`."""
+    returns: :func:`check_request`, then the action's mandatory parameters (absent:
+    ``MissingParameter`` 400; given but blank: ``blank_code`` 400 when one is given, as 2.x's
+    ``Parameter.Blank``), then the handler. Raises :class:`OpenApiError`."""
     caller = check_request(method, params, set(actions), version)
     action = actions[params["Action"]]
     for required in action.required:
-        if not params.get(required):
+        given = params.get(required)
+        if given is not None and not given.strip() and blank_code:
+            raise OpenApiError(blank_code, f'The parameter "{required}" is blank.', 400)
+        if not given:
             raise missing(required)
     return action.handler(Context(user=caller.token.user, params=params))
 

@@ -838,13 +838,14 @@ def error_body_2x(exc: OpenApiError, request_id: str, host: str) -> dict:
 def handle(method: str, params: dict[str, str], host: str) -> tuple[int, dict]:
     """Answer one 2020-07-01 OpenAPI request: ``(http_status, JSON body)``; never raises.
 
-    Checks: :func:`api_2017.run` (gateway checks, mandatory parameters), then the action's
+    Checks: :func:`api_2017.run` (gateway checks, mandatory parameters: ``MissingParameter``,
+    ``Parameter.Blank``), then the action's
     own (``Permission.Denied``, ``NotExists.JobId``, ``UserBusy``, ``StateNotAllowed`` …; no
     state changes on an error).
     """
     request_id = str(uuid.uuid4()).upper()
     try:
-        data = run(method, params, ACTIONS, VERSION)
+        data = run(method, params, ACTIONS, VERSION, blank_code="Parameter.Blank")
     except OpenApiError as exc:
         return exc.status, error_body_2x(exc, request_id, host)
     body = {"RequestId": request_id, "Code": "OK", "HttpStatusCode": 200, "Message": ""}

@@ -225,6 +225,7 @@ def state_of(api: Api) -> tuple[str, str]:
         ("MakeCall", {"Callee": "135", "UserId": "nobody@ccc-sandbox"}, 404, "NotExists.UserId"),
         ("MakeCall", {"Callee": "not a number"}, 400, "Parameter.Invalid"),
         ("MakeCall", {"Callee": None}, 400, "MissingParameter"),
+        ("MakeCall", {"Callee": " "}, 400, "Parameter.Blank"),
         ("SignInGroup", {"SignedSkillGroupIdList": "skg-sales"}, 400, "Parameter.Invalid"),
         ("SignInGroup", {"SignedSkillGroupIdList": '["skg-x"]'}, 404, "NotExists.SkillGroupId"),
         ("ReadyForService", {"InstanceId": "ccc-other"}, 404, "NotExists.InstanceId"),

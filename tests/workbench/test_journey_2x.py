@@ -87,6 +87,18 @@ def test_the_2x_softphone_journey(page, demo, simulator, shots, settings, token_
     page.click(".wbsdk-ready")
     wait_status(page, 3)
 
+    # A call the sandbox refuses: onErrorNotify gets its code and request id, nothing changes.
+    seen = len(page.problems)
+    page.evaluate("window.workbench.call('not a number')")
+    page.wait_for_function("window.__hooks.some(h => h[0] === 'onErrorNotify')")
+    (error,) = hooks(page, "onErrorNotify")
+    assert error["errorCode"] == "Parameter.Invalid" and len(error["requestId"]) == 36
+    expect(page.locator(".wbsdk-error")).to_contain_text(error["requestId"])
+    # the browser logs the answer's 400 status; nothing else went wrong
+    assert all("status of 400" in p for p in page.problems[seen:])
+    del page.problems[seen:]
+    assert page.evaluate("window.workbench.getStatusCode()") == 3
+
     # Call out: dialing (8) until the simulator's remote party answers (10), then hang up.
     page.fill(".wbsdk-number", MISS_LU)
     page.click(".wbsdk-call")
