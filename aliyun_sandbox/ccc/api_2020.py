@@ -6,6 +6,8 @@ token, timestamp, nonce, scope, instance). Success bodies are the 2.x envelope `
 Code: "OK", HttpStatusCode: 200, Message, Params, Data}``; field names and types follow the
 official generated SDK ``alibabacloud-ccc20200701`` (its ``…ResponseBody`` models), the
 parameters the action pages of the public ``AlibabaCloudDocs/ccc`` repository (docs/ccc-2x.md).
+The generated models give one struct a few more or fewer fields from action to action (e.g.
+``Heartbeat`` in some ``UserContext`` models only); the sandbox answers their union.
 
 Call control drives the same telephony as the call simulator and the 1.x agent server
 (:mod:`aliyun_sandbox.telephony.simulator`): MakeCall rings the simulator's remote party, a
@@ -553,7 +555,8 @@ def _call_detail(ctx: Context) -> dict:
         events.append(("Established", call.answered_at))
     if call.released_at:
         events.append(("Released", call.released_at))
-    return _cdr_row(call) | {
+    row = {k: v for k, v in _cdr_row(call).items() if k != "Duration"}
+    return row | {
         "AgentEvents": [
             {
                 "AgentId": user_id(call.agent),
@@ -830,6 +833,26 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+# Answers whose model has no ``Params`` (the read-only business actions).
+_NO_PARAMS = frozenset(
+    {
+        "ListSkillLevelsOfUser",
+        "ListOutboundNumbersOfUser",
+        "ListPrivilegesOfUser",
+        "PickOutboundNumbers",
+        "GetNumberLocation",
+        "ListRealtimeAgentStates",
+        "ListAgentStates",
+        "ListRecentCallDetailRecords",
+        "ListSkillGroups",
+        "ListBriefSkillGroups",
+        "ListHistoricalAgentReport",
+        "SaveTerminalLog",
+        "GetCallDetailRecord",
+    }
+)
+
+
 def error_body_2x(exc: OpenApiError, request_id: str, host: str) -> dict:
     """The error envelope of 2020-07-01: the gateway's plus ``HttpStatusCode`` and ``Params``."""
     return error_body(exc, request_id, host) | {"HttpStatusCode": exc.status, "Params": []}
@@ -849,7 +872,8 @@ def handle(method: str, params: dict[str, str], host: str) -> tuple[int, dict]:
     except OpenApiError as exc:
         return exc.status, error_body_2x(exc, request_id, host)
     body = {"RequestId": request_id, "Code": "OK", "HttpStatusCode": 200, "Message": ""}
-    body["Params"] = []
+    if params["Action"] not in _NO_PARAMS:
+        body["Params"] = []
     if data is not None:
         body["Data"] = data
     return 200, body

@@ -70,7 +70,7 @@ class Api:
     def ok(self, action: str, **params) -> dict:
         status, body = self.call(action, **params)
         assert status == 200 and body["Code"] == "OK", (action, status, body)
-        assert body["HttpStatusCode"] == 200 and body["RequestId"] and body["Params"] == []
+        assert body["HttpStatusCode"] == 200 and body["RequestId"] and body.get("Params", []) == []
         assert "Success" not in body
         return body.get("Data")
 
