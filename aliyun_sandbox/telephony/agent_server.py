@@ -112,6 +112,9 @@ def control(user: CloudUser, command: str, params: dict[str, str]) -> dict:
             params.get("status", ""),
             [g for g in groups.split(",") if g] if groups is not None else None,
         )
+        if state.device_id:  # a 1.x softphone now: no 2.x device, no after-call work
+            state.device_id = ""
+            state.save(update_fields=["device_id"])
         return {"status": state.status, "call": simulator.call_json(simulator.live_call(user))}
     if command == "call":
         call = simulator.place_outbound(user, params.get("callee", ""), params.get("caller", ""))
