@@ -44,6 +44,9 @@ TOKEN_REJECTED_CODES = frozenset(
         "InvalidAccessKeyId.NotFound",
         "InvalidAccessKeyId.Inactive",
         "InvalidAccessKeyId",
+        # Bearer mode: the code for an unknown bearer token is the sandbox's (Alibaba's is
+        # unconfirmed); an expired one is InvalidSecurityToken.Expired there too.
+        "InvalidBearerToken.NotFound",
     }
 )
 

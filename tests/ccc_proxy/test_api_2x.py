@@ -162,3 +162,19 @@ def test_only_reads_are_retried_after_a_refresh(edward, fake_ccc, action, calls)
     response = call2(edward, action, {"Callee": "135"} if action == "MakeCall" else {})
     assert len(fake_ccc.requests) == calls
     assert response.status_code == (200 if calls == 2 else 400)
+
+
+def test_unknown_bearer_token_is_refreshed_and_a_read_retried(make_agent, fake_ccc, settings):
+    settings.SANDBOX_ACCESS_TOKEN_FORMAT = "opaque"
+    agent = make_agent("edward")
+    before = oauth_services.get_valid_token(agent.user).access_token
+
+    def forget_first(params):
+        if len(fake_ccc.requests) == 1:
+            return 401, {"RequestId": "E-3", "Code": "InvalidBearerToken.NotFound", "Message": "x"}
+        return 200, LOGIN
+
+    fake_ccc.handler = forget_first
+    assert call2(agent, "GetLoginDetails").status_code == 200
+    first, second = fake_ccc.requests
+    assert first["BearerToken"] == before and second["BearerToken"] != before
