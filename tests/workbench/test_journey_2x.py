@@ -142,3 +142,30 @@ def test_the_2x_softphone_journey(page, demo, simulator, shots, settings, token_
         "product=CloudCallCenter&version=2020-07-01&region=cn-shanghai" in url for url in proxied
     )
     assert page.problems == []
+
+
+def test_a_reload_mid_call_resumes_the_call_on_sign_in(page, demo, simulator):
+    """The reloaded workbench signs in from a new DeviceId: it takes the live call over."""
+    sign_in(page, demo.crm_url)
+    link_sandbox_account(page, demo)
+    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
+    page.click(".wbsdk-signin")
+    wait_status(page, 3)
+    first_device = AgentState.objects.get(user__upn="edward@crmdemo.onaliyun.com").device_id
+    simulator.ring(MR_LU)
+    wait_status(page, 6)
+    page.click(".wbsdk-answer")
+    wait_status(page, 9)
+    page.once("dialog", lambda dialog: dialog.accept())  # "leave the page during a call?"
+    page.reload()
+    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
+    page.evaluate(RECORD_HOOKS)
+    page.click(".wbsdk-signin")
+    wait_status(page, 9)
+    (established,) = hooks(page, "onCallEstablish")
+    assert established["callContext"]["CallType"] == "INBOUND"
+    state = AgentState.objects.get(user__upn="edward@crmdemo.onaliyun.com")
+    assert state.device_id != first_device
+    page.click(".wbsdk-hangup")
+    wait_status(page, 5)
+    assert page.problems == []
