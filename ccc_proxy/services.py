@@ -58,25 +58,6 @@ _JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 _ACTION_RE = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 
-# OpenAPI common parameters the client sets itself (signature, credentials, routing): a request
-# from the browser naming one is refused rather than let it replace or add to them.
-RESERVED_PARAMETERS = frozenset(
-    {
-        "Action",
-        "Version",
-        "Format",
-        "RegionId",
-        "Timestamp",
-        "SignatureNonce",
-        "SignatureMethod",
-        "SignatureVersion",
-        "SignatureType",
-        "Signature",
-        "AccessKeyId",
-        "SecurityToken",
-        "BearerToken",
-    }
-)
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -293,11 +274,6 @@ def build_parameters(request_object: dict[str, Any]) -> dict[str, str]:
         parameters = to_openapi_parameters(request_object)
     except ConversionError as exc:
         raise ProxyError(400, "InvalidParameter", str(exc)) from exc
-    reserved = sorted(RESERVED_PARAMETERS.intersection(parameters))
-    if reserved:
-        raise ProxyError(
-            400, "InvalidParameter", f"{reserved[0]} is set by the server, not by the request"
-        )
     instance_id = settings.ALIYUN_CCC_INSTANCE_ID
     given = parameters.setdefault("InstanceId", instance_id)
     if given != instance_id:
