@@ -3,7 +3,7 @@
 Protocol sources: RFC 6749 (authorization code grant, refresh, error responses), RFC 7636
 (PKCE S256), RFC 7009 (revocation), OpenID Connect Core 1.0 §3.1 (id_token validation, nonce),
 §5.3 (userinfo), OpenID Connect Discovery 1.0; Alibaba Cloud's profile of them is summarised in
-../shared/design/PROTOCOL.md §1 (RAM docs 93696/93698): client_secret in the form body,
+docs/PROTOCOL.md §1 (RAM docs 93696/93698): client_secret in the form body,
 ``expires_in`` as a string, ``token_type`` "AliyunSTS", refresh answers without refresh_token and
 id_token.
 
@@ -36,7 +36,8 @@ from aliyun_oauth.exceptions import (
 
 log = logging.getLogger(__name__)
 
-# Alibaba's default access token lifetime (PROTOCOL.md §1), used when a provider omits expires_in.
+# Alibaba's default access token lifetime (docs/PROTOCOL.md §1), used when a provider omits
+# expires_in.
 DEFAULT_EXPIRES_IN = 3600  # seconds
 MAX_EXPIRES_IN = 366 * 86400  # seconds; Alibaba's access tokens live at most 10 800 s
 DISCOVERY_CACHE_SECONDS = 3600

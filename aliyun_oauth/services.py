@@ -2,7 +2,7 @@
 account. Other apps call :func:`get_valid_token` and :func:`account_summary` only.
 
 Protocol details live in :mod:`aliyun_oauth.client` (RFC 6749, RFC 7636, RFC 7009, OpenID
-Connect Core 1.0; Alibaba's profile in ../shared/design/PROTOCOL.md §1). Every setting is read at
+Connect Core 1.0; Alibaba's profile in docs/PROTOCOL.md §1). Every setting is read at
 call time; every datetime is timezone-aware UTC.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from aliyun_oauth import client
@@ -269,19 +269,13 @@ def _near_expiry(row: LinkedAccount) -> bool:
 
 def _refresh_under_lock(user, should_refresh: Callable[[LinkedAccount], bool]) -> ValidToken:
     """Lock the user's row (SELECT ... FOR UPDATE); if ``should_refresh(row)`` still holds,
-    refresh upstream and save. Concurrent callers queue on the lock and see the fresh row.
-
-    Backends without row locks (SQLite) refresh outside any transaction instead: an open read
-    transaction there would block a provider writing to the same database (the sandbox), and
-    there is no lock to hold anyway. Only PostgreSQL gives the one-refresh guarantee.
+    refresh upstream and save. Concurrent callers queue on the lock and see the fresh row, so a
+    rotating refresh_token is used exactly once. On SQLite the transaction is IMMEDIATE (settings:
+    ``transaction_mode``), so the database write lock serializes callers the same way.
     """
     cfg = client.provider_config()
-    if connection.features.has_select_for_update:
-        with transaction.atomic():
-            row = LinkedAccount.objects.select_for_update().filter(user=user).first()
-            token = _refresh_row(cfg, row, should_refresh)
-    else:
-        row = LinkedAccount.objects.filter(user=user).first()
+    with transaction.atomic():
+        row = LinkedAccount.objects.select_for_update().filter(user=user).first()
         token = _refresh_row(cfg, row, should_refresh)
     if token is None:  # raised after the transaction so that the deletion is committed
         log.info("aliyun_oauth: refresh_token of user %s refused; link removed", user.pk)

@@ -146,10 +146,10 @@ class AgentState(models.Model):
 
     ``status`` is OFFLINE (not registered or signed out), SIGNED_IN (signed in to skill groups,
     not ready), READY, BREAK or WORKING (after-call work, 2.x only) (after CCC 2.x
-    ``UserState``, docs/ccc-2x.md). Call states live on :class:`Call`. ``skill_group_ids`` is a
-    comma-separated list of the groups the agent signed in to; ``last_seen`` is the time of the
-    softphone's latest poll (UTC). ``device_id`` is the 2.x workbench (``DeviceId``) that signed
-    in last: the only one whose call control is accepted; empty for a 1.x softphone.
+    ``UserState``, docs/PROTOCOL.md §3). Call states live on :class:`Call`. ``skill_group_ids``
+    is a comma-separated list of the groups the agent signed in to; ``last_seen`` is the time of
+    the softphone's latest poll (UTC). ``device_id`` is the 2.x workbench (``DeviceId``) that
+    signed in last: the only one whose call control is accepted; empty for a 1.x softphone.
     ``break_code`` is the 2.x ``BreakCode`` of the current break.
     """
 

@@ -52,6 +52,7 @@ def main(rounds: int) -> None:
     settings.SANDBOX_REDIRECT_URIS = ["http://127.0.0.1/aliyun/auth/callback"]
     settings.ALLOWED_HOSTS = ["*"]
     call_command("migrate", verbosity=0)
+    call_command("migrate", database="sandbox", verbosity=0)
     call_command("sandbox_seed", stdout=open(os.devnull, "w"))  # noqa: SIM115
     user = CloudUser.objects.get(upn="edward@crmdemo.onaliyun.com")
     key = keys.current_signing_key()

@@ -5,7 +5,7 @@ and expects answers with lowerCamel keys and list wrappers removed; the OpenAPI 
 flat UpperCamel text parameters and answers UpperCamel JSON where lists come wrapped as
 ``{"SkillLevels": {"SkillLevel": [...]}}``.
 
-Sources: ../shared/design/PROTOCOL.md §2 (CCC docs 63062/63063 "软电话SDK前端接入"), and the
+Sources: docs/PROTOCOL.md §2 (CCC docs 63062/63063 "软电话SDK前端接入"), and the
 ``copyObject``/``invokeApi`` conversion of Alibaba's Java CRM demo (``CccController.java``,
 public mirror ``leejinki1/ccc-crm-demo-java``). Unlike the demo, one-letter keys are not
 upper-cased on the way back, and values are written as JSON text rather than Java's ``toString``.
@@ -24,7 +24,7 @@ _KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
 # back ends.
 _FORBIDDEN_TEXT_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
-# Common and signing parameters of the RPC protocol (PROTOCOL.md §4). They are set by the proxy
+# Common and signing parameters of the RPC protocol (docs/PROTOCOL.md §4). They are set by the proxy
 # and the SDK only; a browser may never supply them.
 RESERVED_PARAMETERS = frozenset(
     {

@@ -10,6 +10,7 @@ Apps read these settings at call time (``django.conf.settings.X`` inside functio
 override them with pytest-django's ``settings`` fixture.
 """
 
+import importlib.util
 import secrets
 from pathlib import Path
 
@@ -56,7 +57,6 @@ INSTALLED_APPS = [
     "customers",
     "aliyun_oauth",
     "ccc_proxy",
-    "aliyun_sandbox",
 ]
 
 MIDDLEWARE = [
@@ -88,9 +88,33 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "crmdemo.wsgi.application"
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+# Seconds a SQLite connection waits for another writer's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT = env.float("SQLITE_BUSY_TIMEOUT", default=20.0)
+
+
+def _sqlite_tuned(db: dict) -> dict:
+    """Make a SQLite database hold up under concurrent requests: WAL (readers never wait for the
+    writer), a busy timeout (writers queue instead of failing) and IMMEDIATE transactions (an
+    atomic block takes the write lock at BEGIN, so two transactions never deadlock upgrading a
+    read lock, and the row-lock pattern select_for_update-in-atomic serializes as it does on
+    PostgreSQL). Tests get a real file beside it (``test_<name>``), so threads do not share one
+    in-memory connection. Other engines are returned unchanged."""
+    if not db["ENGINE"].endswith("sqlite3") or db["NAME"] in ("", ":memory:"):
+        return db
+    db.setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": SQLITE_BUSY_TIMEOUT,
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
+    path = Path(db["NAME"])
+    db.setdefault("TEST", {}).setdefault("NAME", str(path.with_name(f"test_{path.name}")))
+    return db
+
+
+_crm_db = env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASES = {"default": _sqlite_tuned(_crm_db)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -129,17 +153,31 @@ LOGGING = {
         "server": {"format": "[%(asctime)s] %(message)s"},
     },
     # Every handler hides credential-bearing parameters (crmdemo/logging.py).
-    "filters": {"redact": {"()": "crmdemo.logging.RedactSecrets"}},
+    # Polls (filled in below when the sandbox is on) log at DEBUG: one access line per request
+    # a developer cares about.
+    "filters": {
+        "redact": {"()": "crmdemo.logging.RedactSecrets"},
+        "quiet_polls": {"()": "crmdemo.logging.QuietPaths", "prefixes": []},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
-        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact"]},
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["quiet_polls", "redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's default config gives these loggers handlers of their own; replace them so that
         # each line is written once and always through the redacting filter.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        # LOG_LEVEL=DEBUG shows the polls' access lines too.
+        "django.server": {
+            "handlers": ["server"],
+            "level": env.str("LOG_LEVEL", default="INFO"),
+            "propagate": False,
+        },
         # requests-oauthlib/oauthlib log request bodies and tokens at DEBUG: never let them through.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
@@ -162,42 +200,80 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = env.bool(
 DEV_CERT_DIR = Path(env.str("DEV_CERT_DIR", default=str(BASE_DIR / ".devcert")))
 
 # --- Alibaba Cloud ---------------------------------------------------------------------------
-# Sources: ../shared/design/PROTOCOL.md (RAM OAuth docs 93696/93698, CCC docs 63062/63063).
+# Sources: docs/PROTOCOL.md (RAM OAuth docs 93696/93698, CCC docs 63062/63063).
 ALIYUN_CLIENT_ID = env.str("ALIYUN_CLIENT_ID", default="")
 ALIYUN_CLIENT_SECRET = env.str("ALIYUN_CLIENT_SECRET", default="")
 
-# The sandbox (aliyun_sandbox) stands in for Alibaba Cloud when no client id is configured.
-SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not ALIYUN_CLIENT_ID)
+# The address the development server listens on (scripts/run.sh, `manage.py runsslserver`).
+# In sandbox mode the sandbox's URLs and registered callback follow it.
+ADDRPORT = env.str("ADDRPORT", default="127.0.0.1:8443")
+
+# The sandbox (aliyun_sandbox) stands in for Alibaba Cloud when no client id is configured. It is
+# an add-on: installed, routed, migrated and configured only when enabled.
+# Off when a client id is set, and when the add-on is not there at all (a deployment without it).
+SANDBOX_ENABLED = env.bool(
+    "SANDBOX_ENABLED",
+    default=not ALIYUN_CLIENT_ID and importlib.util.find_spec("aliyun_sandbox") is not None,
+)
 if SANDBOX_ENABLED and not DEBUG:
     raise ImproperlyConfigured(
         "The Alibaba Cloud sandbox is for development only: set ALIYUN_CLIENT_ID and "
         "ALIYUN_CLIENT_SECRET (or SANDBOX_ENABLED=False) when DEBUG is off."
     )
-# The sandbox is served by this same server but on another *site* (localhost vs 127.0.0.1), so
-# the provider's form_post callback is a cross-site POST, as with signin.aliyun.com.
-SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="https://localhost:8443/sandbox")
-SANDBOX_CLIENT_ID = env.str("SANDBOX_CLIENT_ID", default="crmdemo-sandbox")
-# The sandbox's registered redirect URIs (exact match).
-SANDBOX_REDIRECT_URIS = env.list(
-    "SANDBOX_REDIRECT_URIS", default=["https://127.0.0.1:8443/aliyun/auth/callback"]
-)
-# Lifetimes in seconds; tests shorten them.
-SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
-SANDBOX_REFRESH_TOKEN_LIFETIME = env.int("SANDBOX_REFRESH_TOKEN_LIFETIME", default=30 * 86400)
-# "sts": access tokens are base64url STS JSON, as Alibaba's observed ones; "opaque": random
-# text, so that clients call CCC in bearer mode (SignatureType=BEARERTOKEN).
-SANDBOX_ACCESS_TOKEN_FORMAT = env.str("SANDBOX_ACCESS_TOKEN_FORMAT", default="sts")
-if SANDBOX_ACCESS_TOKEN_FORMAT not in ("sts", "opaque"):
-    raise ImproperlyConfigured("SANDBOX_ACCESS_TOKEN_FORMAT must be 'sts' or 'opaque'.")
-SANDBOX_CODE_LIFETIME = env.int("SANDBOX_CODE_LIFETIME", default=300)
-# Seconds a retired id_token signing key stays published in the JWKS after `sandbox_rotate_key`
-# (keys themselves live in the database).
-SANDBOX_KEY_GRACE_PERIOD = env.int("SANDBOX_KEY_GRACE_PERIOD", default=7 * 86400)
-# Seconds before the simulator's remote party answers an outbound call.
-SANDBOX_ANSWER_DELAY = env.float("SANDBOX_ANSWER_DELAY", default=2.0)
-# Seconds without a softphone poll after which the sandbox treats the agent as gone: its calls
-# are released and it goes OFFLINE (applied lazily whenever calls or agents are read).
-SANDBOX_AGENT_TIMEOUT = env.float("SANDBOX_AGENT_TIMEOUT", default=30.0)
+if SANDBOX_ENABLED:
+    INSTALLED_APPS.append("aliyun_sandbox")
+    # Its own database, so the CRM's transactions and the sandbox's never wait on each other:
+    # by default a second SQLite file beside the CRM's.
+    _crm_sqlite = _crm_db["ENGINE"].endswith("sqlite3") and _crm_db["NAME"] not in ("", ":memory:")
+    _crm_file = Path(_crm_db["NAME"]) if _crm_sqlite else BASE_DIR / "db.sqlite3"
+    _sandbox_file = _crm_file.with_name(f"{_crm_file.stem}-sandbox{_crm_file.suffix}")
+    DATABASES["sandbox"] = _sqlite_tuned(
+        env.db("SANDBOX_DATABASE_URL", default=f"sqlite:///{_sandbox_file}")
+    )
+    DATABASE_ROUTERS = ["aliyun_sandbox.router.SandboxRouter"]
+    # The softphone stand-in and the simulator page poll every second or so.
+    LOGGING["filters"]["quiet_polls"]["prefixes"] = [
+        "/sandbox/agent/poll",
+        "/sandbox/simulator/calls",
+    ]
+
+    _host, _, _port = ADDRPORT.rpartition(":")
+    _crm_host = _host.strip("[]")
+    if _crm_host in ("", "0.0.0.0", "::"):  # noqa: S104 - a wildcard listen: browse 127.0.0.1
+        _crm_host = "127.0.0.1"
+    elif ":" in _crm_host:
+        _crm_host = f"[{_crm_host}]"
+    # The sandbox is served by this same server but on another *site* (localhost vs 127.0.0.1),
+    # so the provider's form_post callback is a cross-site POST, as with signin.aliyun.com.
+    _sandbox_host = "localhost" if _crm_host != "localhost" else "127.0.0.1"
+    SANDBOX_BASE_URL = env.str(
+        "SANDBOX_BASE_URL", default=f"https://{_sandbox_host}:{_port}/sandbox"
+    )
+    SANDBOX_CLIENT_ID = env.str("SANDBOX_CLIENT_ID", default="crmdemo-sandbox")
+    # The sandbox's registered redirect URIs (exact match).
+    SANDBOX_REDIRECT_URIS = env.list(
+        "SANDBOX_REDIRECT_URIS", default=[f"https://{_crm_host}:{_port}/aliyun/auth/callback"]
+    )
+    # Lifetimes in seconds; tests shorten them.
+    SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
+    SANDBOX_REFRESH_TOKEN_LIFETIME = env.int("SANDBOX_REFRESH_TOKEN_LIFETIME", default=30 * 86400)
+    SANDBOX_CODE_LIFETIME = env.int("SANDBOX_CODE_LIFETIME", default=300)
+    # "sts": access tokens are base64url STS JSON, as Alibaba's observed ones; "opaque": random
+    # text, so that clients call CCC in bearer mode (SignatureType=BEARERTOKEN).
+    SANDBOX_ACCESS_TOKEN_FORMAT = env.str("SANDBOX_ACCESS_TOKEN_FORMAT", default="sts")
+    if SANDBOX_ACCESS_TOKEN_FORMAT not in ("sts", "opaque"):
+        raise ImproperlyConfigured("SANDBOX_ACCESS_TOKEN_FORMAT must be 'sts' or 'opaque'.")
+    # Answer each refresh with a new refresh_token and revoke the used one (Alibaba does not
+    # rotate; providers that do test the CRM's one-refresh-at-a-time lock).
+    SANDBOX_ROTATE_REFRESH_TOKENS = env.bool("SANDBOX_ROTATE_REFRESH_TOKENS", default=False)
+    # Seconds a retired id_token signing key stays published in the JWKS after
+    # `sandbox_rotate_key` (keys themselves live in the database).
+    SANDBOX_KEY_GRACE_PERIOD = env.int("SANDBOX_KEY_GRACE_PERIOD", default=7 * 86400)
+    # Seconds before the simulator's remote party answers an outbound call.
+    SANDBOX_ANSWER_DELAY = env.float("SANDBOX_ANSWER_DELAY", default=2.0)
+    # Seconds without a softphone poll after which the sandbox treats the agent as gone: its
+    # calls are released and it goes OFFLINE.
+    SANDBOX_AGENT_TIMEOUT = env.float("SANDBOX_AGENT_TIMEOUT", default=30.0)
 
 if SANDBOX_ENABLED:
     # The sandbox client secret is derived from SECRET_KEY: both sides know it, nobody commits it.

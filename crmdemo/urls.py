@@ -1,5 +1,7 @@
-"""Root URLs. The sandbox is always routed; its views answer 404 unless SANDBOX_ENABLED."""
+"""Root URLs. The sandbox add-on (``aliyun_sandbox``) is routed only when it is installed, that is
+when ``SANDBOX_ENABLED``; otherwise ``/sandbox/`` is a plain 404."""
 
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -14,5 +16,6 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("aliyun/ccc/", include("ccc_proxy.urls")),
     path("aliyun/", include("aliyun_oauth.urls")),
-    path("sandbox/", include("aliyun_sandbox.urls")),
 ]
+if apps.is_installed("aliyun_sandbox"):
+    urlpatterns.append(path("sandbox/", include("aliyun_sandbox.urls")))

@@ -1,6 +1,6 @@
 """Customers' public services: phone normalization, lookup by phone, search and creation.
 
-Other apps call only the functions here (see ARCHITECTURE.md): ``normalize_phone``,
+Other apps call only the functions here (no app imports another app's models): ``normalize_phone``,
 ``find_by_phone``, ``log_call`` and, for seeding, ``ensure_customer``. The normalized key is what
 ``PhoneNumber.normalized`` stores and what every lookup compares against, so storage and search
 always go through the same function.
@@ -271,7 +271,7 @@ class InvalidCallEvent(ValueError):
     """A call-log event that cannot be recorded (unknown event, missing contact id, bad time...)."""
 
 
-# Events of the softphone's hooks (PROTOCOL.md §2): onCallComing -> "ringing", onCallDialing ->
+# Events of the softphone's hooks (docs/PROTOCOL.md §2): onCallComing -> "ringing", onCallDialing ->
 # "dialing", onCallEstablish -> "answered", onCallRelease -> "released"; then the agent's own
 # "notes" (wrap-up) and "customer" (picked from the screen-pop chooser).
 CALL_EVENTS = ("ringing", "dialing", "answered", "released", "notes", "customer")

@@ -2,10 +2,13 @@
 
 import contextlib
 import os
+import secrets
 import shutil
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+import requests
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls in the same test
 # are still synchronous and safe.
@@ -15,10 +18,20 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``postgres`` need PostgreSQL's row locks: on another database they are skipped
-    here, and ``scripts/test.sh`` runs them again with ``DATABASE_URL`` on PostgreSQL."""
+    """Every database test may use every database (the CRM's and, when installed, the sandbox's:
+    a live server answers for both). Tests marked ``postgres`` need PostgreSQL's row locks: on
+    another database they are skipped here, and ``scripts/test.sh`` runs them again with
+    ``DATABASE_URL`` on PostgreSQL."""
     from django.conf import settings
 
+    db_fixtures = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None and db_fixtures & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.django_db(databases="__all__"), append=False)
+        elif marker is not None and "databases" not in marker.kwargs:
+            kwargs = {**marker.kwargs, "databases": "__all__"}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (run by scripts/test.sh with -m postgres)")
@@ -77,6 +90,54 @@ def sandbox(live_server, settings):
         client_secret=settings.SANDBOX_CLIENT_SECRET,
         redirect_uri=f"{crm_url}/aliyun/auth/callback",
     )
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A clock seam for expiry tests: ``clock.advance(seconds)`` moves
+    ``django.utils.timezone.now`` forward for the whole process (the live server's threads
+    included), instead of sleeping."""
+    from django.utils import timezone
+
+    real_now = timezone.now
+    offset = {"seconds": 0.0}
+
+    def now():
+        return real_now() + timedelta(seconds=offset["seconds"])
+
+    def advance(seconds: float) -> None:
+        offset["seconds"] += seconds
+
+    monkeypatch.setattr(timezone, "now", now)
+    return SimpleNamespace(advance=advance, now=now)
+
+
+@pytest.fixture
+def crm_sign_in(django_user_model):
+    """A CRM session id of a fresh signed-in user, valid on ``host``
+    (the CRM's pages and the sandbox's call simulator, which needs a signed-in CRM user).
+    ``.cookie(host)`` gives it as a Playwright cookie, ``.session()`` as a requests.Session."""
+    from django.test import Client
+
+    made = []
+
+    def sign_in() -> str:
+        name = f"operator-{secrets.token_hex(4)}"  # unique: threads sign in at the same time
+        user = django_user_model.objects.create_user(name, password="x-2026-pw")
+        client = Client()
+        client.force_login(user)
+        made.append(user)
+        return client.cookies["sessionid"].value
+
+    def cookie(host: str) -> dict:
+        return {"name": "sessionid", "value": sign_in(), "domain": host, "path": "/"}
+
+    def session() -> requests.Session:
+        s = requests.Session()
+        s.cookies.set("sessionid", sign_in())  # any host: cookielib calls "localhost" a .local
+        return s
+
+    return SimpleNamespace(cookie=cookie, session=session)
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,8 @@ def _crm_page(request) -> str:
 def home(request):
     """The agent workbench: greeting, Aliyun account block, the softphone and a CRM frame.
 
-    The softphone (``new WorkbenchSdk({...})``, PROTOCOL.md §2) lives in this page; CRM pages load
-    in a same-origin frame beside it, so opening customers during a call keeps the call and the
+    The softphone (``new WorkbenchSdk({...})``, docs/PROTOCOL.md §2) lives in this page; CRM pages
+    load in a same-origin frame beside it, so opening customers during a call keeps the call and the
     panel. The SDK is mounted only when the agent's Alibaba Cloud account is linked
     (``aliyun_oauth.services.account_summary``); its configuration reaches the page's script as
     JSON (``json_script``), never as generated JavaScript.

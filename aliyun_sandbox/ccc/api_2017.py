@@ -2,10 +2,10 @@
 
 :func:`handle` takes the merged query/form parameters of a request to ``/sandbox/ccc/`` and
 returns ``(http_status, body)``. Success bodies are the 2017-07-05 envelope ``{RequestId, Success,
-Code: "OK", Message, HttpStatusCode}`` plus the action's payload, in the shapes of PROTOCOL.md §2
-(from the generated models in aliyun/alibabacloud-java-sdk ``ccc-20170705``). Errors use the
-gateway envelope ``{RequestId, HostId, Code, Message, Recommend}`` with the documented status
-(PROTOCOL.md §4).
+Code: "OK", Message, HttpStatusCode}`` plus the action's payload, in the shapes of
+docs/PROTOCOL.md §2 (from the generated models in aliyun/alibabacloud-java-sdk
+``ccc-20170705``). Errors use the gateway envelope ``{RequestId, HostId, Code, Message,
+Recommend}`` with the documented status (docs/PROTOCOL.md §4).
 """
 
 import json
@@ -175,8 +175,8 @@ def _cdr(call: Call) -> dict:
 def calls_between(ctx: Context, stop_name: str):
     """The caller's calls (newest first), filtered by the millisecond parameters ``StartTime``
     (inclusive) and ``stop_name`` (exclusive: 1.x ``StopTime``, 2.x ``EndTime``) and by
-    ``Criteria`` (part of the caller or callee number)."""
-    simulator.release_gone_agents()
+    ``Criteria`` (part of the caller or callee number). Reads only: show the rows through
+    :func:`simulator.as_seen`."""
     qs = Call.objects.filter(agent=ctx.user).select_related("agent")
     for name, lookup in (("StartTime", "created_at__gte"), (stop_name, "created_at__lt")):
         if ctx.get(name):
@@ -193,7 +193,7 @@ def _recent_calls(ctx: Context) -> dict:
     size = ctx.integer("PageSize", 10, high=100)
     qs = calls_between(ctx, "StopTime")
     total = qs.count()
-    rows = list(qs[(page - 1) * size : page * size])
+    rows = simulator.as_seen(list(qs[(page - 1) * size : page * size]))
     return {
         "CallDetailRecords": {
             "List": {"CallDetailRecord": [_cdr(c) for c in rows]},

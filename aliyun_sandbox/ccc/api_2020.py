@@ -539,7 +539,8 @@ def _cdr_row(call: Call) -> dict:
 
 
 def _recent_calls(ctx: Context) -> dict:
-    return _page(ctx, [_cdr_row(c) for c in calls_between(ctx, "EndTime")[:1000]])
+    calls = simulator.as_seen(list(calls_between(ctx, "EndTime")[:1000]))
+    return _page(ctx, [_cdr_row(c) for c in calls])
 
 
 def _call_detail(ctx: Context) -> dict:

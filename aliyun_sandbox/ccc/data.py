@@ -1,7 +1,8 @@
 """The sandbox CCC instance's static data: skill groups, phone numbers, config items, and each
 cloud user's agent identity.
 
-Shapes follow the 2017-07-05 models (PROTOCOL.md §2; aliyun/alibabacloud-java-sdk ccc-20170705).
+Shapes follow the 2017-07-05 models (docs/PROTOCOL.md §2; aliyun/alibabacloud-java-sdk
+ccc-20170705).
 The instance id is ``settings.ALIYUN_CCC_INSTANCE_ID``, read at call time.
 """
 

@@ -2,7 +2,7 @@
 
 Protocol: Alibaba Cloud RPC signature v1.0 ("签名机制", https://help.aliyun.com/document_detail/315526.html;
 the same algorithm in aliyun-python-sdk-core 2.16.1, ``aliyunsdkcore/auth/composer/
-rpc_signature_composer.py``; PROTOCOL.md §4):
+rpc_signature_composer.py``; docs/PROTOCOL.md §4):
 
     canonical  = "&".join(pe(k) + "=" + pe(v) for k, v in sorted(params) if k != "Signature")
     to_sign    = HTTP_METHOD + "&" + pe("/") + "&" + pe(canonical)
@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from aliyun_sandbox.models import AccessToken, UsedNonce, token_hash
 from aliyun_sandbox.oauth.tokens import resolve_bearer, resolve_sts
+from aliyun_sandbox.router import SANDBOX_DB
 
 # How far the Timestamp may be from the server's clock, either way (Alibaba: 15 minutes).
 TIMESTAMP_WINDOW = timedelta(minutes=15)
@@ -95,14 +96,14 @@ def _check_timestamp(value: str, now: datetime) -> None:
 
 
 def _consume_nonce(nonce: str, now: datetime) -> None:
-    """Record ``nonce`` as used (replay protection); prune nonces older than the window."""
+    """Record ``nonce`` as used (replay protection). Nonces older than the timestamp window
+    are pruned by ``sandbox_cleanup``: a replay that old is refused for its timestamp anyway."""
     if len(nonce) > 128:
         raise OpenApiError(
             "InvalidParameter", 'The parameter "SignatureNonce" is longer than 128.', 400
         )
-    UsedNonce.objects.filter(seen_at__lt=now - 2 * TIMESTAMP_WINDOW).delete()
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=SANDBOX_DB):
             UsedNonce.objects.create(nonce=nonce, seen_at=now)
     except IntegrityError:
         raise OpenApiError(

@@ -22,6 +22,7 @@ from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
 from aliyun_sandbox.models import SigningKey
+from aliyun_sandbox.router import SANDBOX_DB
 
 KEY_SIZE = 2048  # bits
 
@@ -53,7 +54,7 @@ def rotate_signing_key() -> tuple[SigningKey, list[SigningKey]]:
     ``settings.SANDBOX_KEY_GRACE_PERIOD`` seconds; keys whose grace period is over are deleted.
     """
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         retiring = list(SigningKey.objects.select_for_update().filter(retired_at__isnull=True))
         SigningKey.objects.filter(pk__in=[k.pk for k in retiring]).update(retired_at=now)
         SigningKey.objects.filter(retired_at__lt=now - _grace()).delete()

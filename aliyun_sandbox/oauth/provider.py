@@ -1,7 +1,7 @@
 """The sandbox's OAuth 2.0 / OpenID Connect provider: the protocol logic behind views_oauth.
 
 It mirrors Alibaba Cloud's web-application OAuth (RAM docs 93696 "Web应用登录阿里云", 93698
-"通过OIDC获取用户信息"; observed shapes in ../shared/design/PROTOCOL.md §1) on top of the standards:
+"通过OIDC获取用户信息"; observed shapes in docs/PROTOCOL.md §1) on top of the standards:
 RFC 6749 (authorization code and refresh grants, errors), RFC 7636 (PKCE), RFC 7009 (revocation),
 RFC 6750 (bearer use at userinfo), OpenID Connect Core 1.0 (id_token, userinfo) and Discovery 1.0,
 and the OAuth 2.0 Form Post Response Mode.
@@ -44,10 +44,11 @@ from aliyun_sandbox.models import (
 )
 from aliyun_sandbox.oauth import keys
 from aliyun_sandbox.oauth.tokens import issue_access_token, resolve_bearer
+from aliyun_sandbox.router import SANDBOX_DB
 
 log = logging.getLogger(__name__)
 
-# Scopes of the sandbox's registered application (PROTOCOL.md §1: openid, aliuid, profile, plus
+# Scopes of the sandbox's registered application (docs/PROTOCOL.md §1: openid, aliuid, profile, plus
 # the /acs/ccc scope the CRM needs to call CCC). An authorize request without scope gets them all.
 SUPPORTED_SCOPES = ("openid", "aliuid", "profile", "/acs/ccc")
 # Alibaba's id_token lives 3600 s (exp - iat, observed).
@@ -438,8 +439,6 @@ def approve(request: AuthorizeRequest, user: CloudUser) -> AuthorizeRedirect:
     and is bound to the client, the redirect_uri, the PKCE challenge and the nonce."""
     code = secrets.token_urlsafe(32)
     now = timezone.now()
-    # Codes long past their expiry are no use, not even for replay detection.
-    AuthorizationCode.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
     AuthorizationCode.objects.create(
         code_hash=token_hash(code),
         client_id=request.client_id,
@@ -514,7 +513,8 @@ def token(params, query, content_type: str, authorization: str | None) -> dict:
     "token_type": "AliyunSTS", "expires_in": "<seconds as a string>", "id_token" (scope openid),
     "refresh_token" and "additional_information": {"refresh_token_id": int}
     (access_type=offline)}``;
-    a refresh answers the same without ``refresh_token`` and ``id_token``.
+    a refresh answers the same without ``refresh_token`` and ``id_token`` (with a new
+    ``refresh_token`` when ``SANDBOX_ROTATE_REFRESH_TOKENS``: the used one is then revoked).
 
     Raises :class:`OAuthError`: ``invalid_request``, ``invalid_client`` (401),
     ``unsupported_grant_type``, ``invalid_grant``, ``invalid_scope``.
@@ -585,7 +585,7 @@ def _exchange_code(params, cid: str) -> dict:
     if not _pkce_matches(row, verifier):
         raise OAuthError("invalid_grant", "PKCE verification failed.")
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=SANDBOX_DB):
             # Claim the code; a concurrent exchange of the same code finds nothing to update.
             claimed = AuthorizationCode.objects.filter(pk=row.pk, used_at__isnull=True).update(
                 used_at=now
@@ -668,8 +668,19 @@ def _refresh(params, cid: str) -> dict:
         if any(s not in granted for s in asked):
             raise OAuthError("invalid_scope", "The scope exceeds what was granted.")
         granted = list(dict.fromkeys(asked))
-    with transaction.atomic():
-        answer, _, _ = _issue(row.user, cid, " ".join(granted), True, "", refresh=row)
+    with transaction.atomic(using=SANDBOX_DB):
+        if settings.SANDBOX_ROTATE_REFRESH_TOKENS:
+            # Rotation (RFC 9700 §4.14.2): the used refresh_token dies, a new one is answered.
+            # A conditional update so that two concurrent refreshes cannot both use it.
+            used = RefreshToken.objects.filter(pk=row.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+            if not used:
+                raise OAuthError("invalid_grant", "The refresh_token was revoked.")
+            answer, _, _ = _issue(row.user, cid, " ".join(granted), True, "")
+            answer.pop("id_token", None)
+        else:
+            answer, _, _ = _issue(row.user, cid, " ".join(granted), True, "", refresh=row)
     log.info("sandbox oauth: access token refreshed for %s", row.user.upn)
     return answer
 

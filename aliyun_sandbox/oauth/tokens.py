@@ -2,11 +2,12 @@
 
 Alibaba Cloud's token endpoint answers ``access_token`` = base64url (no padding) of the JSON
 ``{"AccessKeyId": "STS.…", "AccessKeySecret": "…", "SecurityToken": "…", "Expiration": "…"}``
-(observed; see docs/ccc-openapi.md). These STS credentials sign CCC OpenAPI calls (signature
-v1.0). The sandbox issues the same shape and keeps what it needs to verify those signatures
-later. With ``SANDBOX_ACCESS_TOKEN_FORMAT = "opaque"`` it issues opaque access tokens instead
-(random text, no credentials inside), which clients send as ``BearerToken``
-(``SignatureType=BEARERTOKEN``), so that both of the CCC proxy's signing modes can be run.
+(observed; see docs/PROTOCOL.md §1). These STS credentials sign CCC OpenAPI calls
+(signature v1.0, docs/PROTOCOL.md §4). The sandbox issues the same shape and keeps what it needs
+to verify those signatures later. With ``SANDBOX_ACCESS_TOKEN_FORMAT = "opaque"`` it issues
+opaque access tokens instead (random text, no credentials inside), which clients send as
+``BearerToken`` (``SignatureType=BEARERTOKEN``), so that both of the CCC proxy's signing modes
+can be run.
 """
 
 import base64

@@ -83,6 +83,9 @@ def poll(user: CloudUser, connid: str = "") -> dict:
 
     A softphone back after ``settings.SANDBOX_AGENT_TIMEOUT`` finds its calls released and
     itself OFFLINE; within the window it resumes where it was."""
+    from aliyun_sandbox.cleanup import clean_up_now_and_then  # cleanup imports the telephony
+
+    clean_up_now_and_then()
     simulator.release_gone_agents()
     state = simulator.touch(user)
     call = None

@@ -5,11 +5,13 @@ calls are rung by the simulator (page or ``manage.py sandbox_call``) and ring th
 softphone; one rung while the agent is busy waits QUEUED (as CCC queues calls in the skill
 group) and rings, oldest first, once the agent is free and READY;
 outbound calls are placed by the softphone and ring the simulated remote party, who
-answers ``settings.SANDBOX_ANSWER_DELAY`` seconds later (applied lazily whenever calls are read,
-so no background worker is needed and any web process can serve any request) or by hand on the
-simulator page. Likewise an agent whose softphone stopped polling ``settings.SANDBOX_AGENT_TIMEOUT``
-seconds ago is gone: whenever calls are read its calls are released (``released_by`` "timeout")
-and it goes OFFLINE, as CCC's agent server drops an agent whose SIP registration lapsed.
+answers ``settings.SANDBOX_ANSWER_DELAY`` seconds later or by hand on the simulator page.
+Likewise an agent whose softphone stopped polling ``settings.SANDBOX_AGENT_TIMEOUT`` seconds ago
+is gone: its calls are released (``released_by`` "timeout") and it goes OFFLINE, as CCC's agent
+server drops an agent whose SIP registration lapsed. Both are applied lazily, so no background
+worker is needed: written by the next request that writes anyway (a softphone poll or command,
+a ring) or by ``manage.py sandbox_cleanup``; reads (the simulator's lists, call detail records)
+only show them, never write.
 Every transition locks the call row, so an agent's hang-up and the remote
 party's answer cannot both win. All times are UTC.
 """
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from aliyun_sandbox.ccc import data as ccc_data
 from aliyun_sandbox.models import AgentState, Call, CloudUser
+from aliyun_sandbox.router import SANDBOX_DB
 
 # The caller number the softphone gets for a withheld ANI.
 ANONYMOUS = "anonymous"
@@ -84,7 +87,7 @@ def release_gone_agents() -> int:
     released = 0
     gone = AgentState.objects.exclude(status=AgentState.OFFLINE).filter(stale)
     for pk in gone.values_list("pk", flat=True):
-        with transaction.atomic():
+        with transaction.atomic(using=SANDBOX_DB):
             state = AgentState.objects.select_for_update().filter(stale, pk=pk).first()
             if state is None or state.status == AgentState.OFFLINE:
                 continue  # polled again meanwhile, or another request got here first
@@ -103,7 +106,7 @@ def _advance(call: Call) -> Call:
     """Let the remote party pick up an outbound call whose ``answer_at`` has passed."""
     now = timezone.now()
     if call.state == Call.RINGING and call.answer_at and call.answer_at <= now:
-        with transaction.atomic():
+        with transaction.atomic(using=SANDBOX_DB):
             locked = Call.objects.select_for_update().get(pk=call.pk)
             if locked.state == Call.RINGING and locked.answer_at and locked.answer_at <= now:
                 locked.state = Call.TALKING
@@ -129,7 +132,7 @@ _WAITING_OR_DONE = (Call.QUEUED, Call.RELEASED)
 def _ring_next_queued(user: CloudUser) -> Call | None:
     if not Call.objects.filter(agent=user, state=Call.QUEUED).exists():
         return None
-    with transaction.atomic():  # the AgentState lock serialises ringing this agent
+    with transaction.atomic(using=SANDBOX_DB):  # the AgentState lock serialises ringing this agent
         state = AgentState.objects.select_for_update().filter(user=user).first()
         if state is None or effective_status(state) != AgentState.READY:
             return None
@@ -155,13 +158,35 @@ def get_call(connid: str, user: CloudUser | None = None) -> Call:
     return _advance(call)
 
 
+def as_seen(calls: list[Call]) -> list[Call]:
+    """``calls`` as they are now, without writing: a live call of a gone agent shows released
+    by "timeout", an outbound call past its ``answer_at`` shows talking. The rows change in
+    memory only; the next writing request (or ``sandbox_cleanup``) stores the same outcome."""
+    live = [c for c in calls if c.is_live]
+    if not live:
+        return calls
+    now = timezone.now()
+    stale = Q(last_seen__isnull=True) | Q(last_seen__lt=_stale_before())
+    gone = set(
+        AgentState.objects.exclude(status=AgentState.OFFLINE)
+        .filter(stale, user_id__in={c.agent_id for c in live})
+        .values_list("user_id", flat=True)
+    )
+    for call in live:
+        if call.agent_id in gone:
+            call.state, call.released_by, call.released_at = Call.RELEASED, "timeout", now
+        elif call.state == Call.RINGING and call.answer_at and call.answer_at <= now:
+            call.state, call.answered_at = Call.TALKING, call.answer_at
+    return calls
+
+
 def recent_calls(limit: int = 50, user: CloudUser | None = None) -> list[Call]:
-    """The newest calls first (live ones advanced), optionally only ``user``'s."""
-    release_gone_agents()
+    """The newest calls first, as they are now (:func:`as_seen`), optionally only ``user``'s.
+    Reads only."""
     qs = Call.objects.select_related("agent")
     if user is not None:
         qs = qs.filter(agent=user)
-    return [_advance(c) if c.is_live else c for c in qs[:limit]]
+    return as_seen(list(qs[:limit]))
 
 
 def _new_ids() -> tuple[str, str]:
@@ -188,7 +213,7 @@ def ring_agent(
         caller = ANONYMOUS
     else:
         caller = clean_number(caller, "caller")
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
         if effective_status(state) != AgentState.READY:
             raise SimulatorError(
@@ -226,7 +251,7 @@ def place_outbound(user: CloudUser, callee: str, caller: str = "") -> Call:
         raise SimulatorError(
             "Parameter.Invalid", f"caller must be one of your outbound numbers {allowed}.", 400
         )
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
         if effective_status(state) == AgentState.OFFLINE:
             raise SimulatorError("AgentNotReady", "Sign in before calling out.")
@@ -247,7 +272,7 @@ def place_outbound(user: CloudUser, callee: str, caller: str = "") -> Call:
 
 
 def _transition(call: Call, allowed: set[str], **changes) -> Call:
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         locked = Call.objects.select_for_update().get(pk=call.pk)
         if locked.state not in allowed:
             raise SimulatorError(
@@ -275,7 +300,7 @@ def hang_up(call: Call, by: str) -> Call:
     (after-call work) until ReadyForService, as CCC 2.x does; a 1.x softphone keeps its status.
     """
     allowed = {Call.RINGING, Call.TALKING, Call.HELD}
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         released = _transition(
             call,
             allowed | {Call.QUEUED} if by == "remote" else allowed,
@@ -303,7 +328,7 @@ def blind_transfer(call: Call, target: CloudUser) -> Call:
             "CallStateError", f"The call is {call.state.lower()}; cannot do that now."
         )
     remote = call.caller if call.direction == Call.INBOUND else call.callee
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         new_call = ring_agent(target, remote, call.skill_group_id)
         hang_up(call, by="transfer")
     return new_call
@@ -336,7 +361,7 @@ def set_agent_status(user: CloudUser, status: str, skill_group_ids: list[str] | 
     known = {g["SkillGroupId"] for g in ccc_data.SKILL_GROUPS}
     if skill_group_ids is not None and not set(skill_group_ids) <= known:
         raise SimulatorError("Parameter.Invalid", "Unknown skill group.", 400)
-    with transaction.atomic():
+    with transaction.atomic(using=SANDBOX_DB):
         state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
         state.status = status
         state.changed_at = state.last_seen = timezone.now()

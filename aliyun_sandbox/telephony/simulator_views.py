@@ -1,18 +1,38 @@
 """The call simulator page, ``/sandbox/simulator/``: ring an agent, play the remote party.
 
 A plain page of the sandbox site (CSRF-protected forms, post/redirect/get); the page polls
-``calls.json`` to show live and past calls.
+``calls.json`` to show live and past calls. It lists every agent's calls and can hang them up,
+so it needs a signed-in CRM user: pages redirect to the sign-in page, ``calls.json`` answers a
+JSON 401.
 """
 
+from functools import wraps
+
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from aliyun_sandbox.ccc import data as ccc_data
 from aliyun_sandbox.ccc.views import sandbox_only
 from aliyun_sandbox.models import CloudUser
 from aliyun_sandbox.telephony import simulator
+
+
+def signed_in(view):
+    """Only for a signed-in CRM user; others are sent to sign in (a JSON 401 for JSON)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.path.endswith(".json"):
+            return JsonResponse({"error": _("Sign in to use the call simulator.")}, status=401)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
 
 
 def _agents() -> list[dict]:
@@ -43,6 +63,7 @@ def _render(request, error: str = "", status: int = 200, form: dict | None = Non
 
 @require_GET
 @sandbox_only
+@signed_in
 def page(request):
     """The simulator page."""
     return _render(request)
@@ -50,6 +71,7 @@ def page(request):
 
 @require_GET
 @sandbox_only
+@signed_in
 def calls_json(request):
     """``{"agents": [...], "calls": [...]}``: agents' status and the newest 50 calls."""
     calls = [simulator.call_json(c) for c in simulator.recent_calls()]
@@ -58,6 +80,7 @@ def calls_json(request):
 
 @require_POST
 @sandbox_only
+@signed_in
 def ring(request):
     """Ring the agent ``agent`` (upn or short name) from number ``caller``, or from a withheld
     number when ``withheld`` is ticked; a busy agent's call queues."""
@@ -78,6 +101,7 @@ def ring(request):
 
 @require_POST
 @sandbox_only
+@signed_in
 def remote(request, connid: str, what: str):
     """The remote party answers (``what`` = answer) or hangs up (hangup) call ``connid``."""
     try:

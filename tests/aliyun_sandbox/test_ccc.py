@@ -1,11 +1,13 @@
 """The sandbox CCC OpenAPI against the unmodified aliyun-python-sdk-core and a raw HTTP client."""
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from aliyunsdkcore.acs_exception.exceptions import ServerException
+from django.core.management import call_command
 from django.utils import timezone
 
 from aliyun_sandbox.ccc import signature as ccc_signature
@@ -361,10 +363,14 @@ def test_signature_nonce_replay_is_rejected(sandbox, creds):
     assert UsedNonce.objects.filter(nonce=params["SignatureNonce"]).count() == 1
 
 
-def test_old_nonces_are_pruned(sandbox, creds):
+def test_old_nonces_are_pruned_by_the_cleanup_not_by_requests(sandbox, creds):
     UsedNonce.objects.create(nonce="old", seen_at=timezone.now() - timedelta(hours=1))
     UsedNonce.objects.create(nonce="recent", seen_at=timezone.now() - timedelta(minutes=1))
     call_sdk(sandbox, creds, "ListConfig")
+    assert UsedNonce.objects.filter(nonce="old").exists()  # a request does no house-keeping
+    out = io.StringIO()
+    call_command("sandbox_cleanup", stdout=out)
+    assert "nonces deleted: 1" in out.getvalue()
     assert not UsedNonce.objects.filter(nonce="old").exists()
     assert UsedNonce.objects.filter(nonce="recent").exists()
 

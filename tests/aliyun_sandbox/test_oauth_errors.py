@@ -5,7 +5,6 @@ grant survives a rejected request, the test then uses it successfully.
 """
 
 import base64
-import time
 from urllib.parse import urlencode
 
 import pytest
@@ -226,10 +225,10 @@ def test_code_replay_revokes_what_it_issued(sandbox, get_code):
     assert_error(r, 400, "invalid_grant")
 
 
-def test_expired_code(sandbox, get_code, settings):
+def test_expired_code(sandbox, get_code, settings, clock):
     settings.SANDBOX_CODE_LIFETIME = 1
     code, _, verifier = get_code()
-    time.sleep(1.1)
+    clock.advance(1.1)
     r = post(token_url(sandbox), code_data(sandbox, code, verifier))
     assert_error(r, 400, "invalid_grant")
 
@@ -247,10 +246,10 @@ def test_code_is_bound_to_its_client(sandbox, get_code, settings):
 # --- Refresh tokens ----------------------------------------------------------------------------
 
 
-def test_expired_refresh_token(sandbox, token_for, settings):
+def test_expired_refresh_token(sandbox, token_for, settings, clock):
     settings.SANDBOX_REFRESH_TOKEN_LIFETIME = 1
     body = token_for()
-    time.sleep(1.1)
+    clock.advance(1.1)
     r = post(token_url(sandbox), refresh_data(sandbox, body["refresh_token"]))
     assert_error(r, 400, "invalid_grant")
 
@@ -330,11 +329,11 @@ def test_userinfo_rejections(sandbox, token_for):
     assert userinfo(sandbox, body["access_token"]).status_code == 200
 
 
-def test_expired_access_token_at_userinfo(sandbox, token_for, settings):
+def test_expired_access_token_at_userinfo(sandbox, token_for, settings, clock):
     settings.SANDBOX_ACCESS_TOKEN_LIFETIME = 1
     body = token_for()
     assert body["expires_in"] == "1"
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert_error(userinfo(sandbox, body["access_token"]), 401, "invalid_token")
 
 

@@ -94,8 +94,15 @@ def test_outbound_call_is_answered_after_the_delay(edward, settings):
     assert exc.value.code == "UserBusy"
 
 
-def test_simulator_page_rings_and_plays_the_remote_party(sandbox, edward):
-    session = requests.Session()
+def test_simulator_needs_a_signed_in_crm_user(sandbox):
+    page = requests.get(f"{sandbox.base_url}/simulator/", timeout=10, allow_redirects=False)
+    assert page.status_code == 302 and "/login/" in page.headers["Location"]
+    data = requests.get(f"{sandbox.base_url}/simulator/calls.json", timeout=10)
+    assert data.status_code == 401 and "error" in data.json()
+
+
+def test_simulator_page_rings_and_plays_the_remote_party(sandbox, edward, crm_sign_in):
+    session = crm_sign_in.session()
     page = session.get(f"{sandbox.base_url}/simulator/", timeout=10)
     assert page.status_code == 200 and "edward@crmdemo.onaliyun.com" in page.text
     token = session.cookies["csrftoken"]
@@ -222,9 +229,13 @@ def test_a_softphone_gone_past_the_timeout_has_its_calls_released(edward, settin
     # Within the window the call survives and a poll resumes it.
     _silence(edward, 4)
     assert agent_server.poll(edward)["call"]["state"] == "talking"
-    # Past the window: reading the calls releases it, as the remote party hears.
+    # Past the window: reading the calls shows it released, and writes nothing.
     _silence(edward, 6)
     assert [c["state"] for c in map(simulator.call_json, simulator.recent_calls())] == ["released"]
+    assert Call.objects.get(pk=call.pk).state == Call.TALKING
+    assert AgentState.objects.get(user=edward).status != AgentState.OFFLINE
+    # The clean-up stores what the readers saw.
+    call_command("sandbox_cleanup", stdout=StringIO())
     call.refresh_from_db()
     assert (call.state, call.released_by) == (Call.RELEASED, "timeout")
     assert call.released_at is not None and call.duration >= 0
@@ -296,8 +307,10 @@ def test_a_withheld_number_rings_as_anonymous(edward):
     assert exc.value.code == "Parameter.Invalid"
 
 
-def test_simulator_page_queues_a_second_call_and_rings_a_withheld_number(sandbox, edward):
-    session = requests.Session()
+def test_simulator_page_queues_a_second_call_and_rings_a_withheld_number(
+    sandbox, edward, crm_sign_in
+):
+    session = crm_sign_in.session()
     page = session.get(f"{sandbox.base_url}/simulator/", timeout=10)
     assert '<link rel="icon" href="data:,">' in page.text and 'name="withheld"' in page.text
     signin = requests.get(f"{sandbox.base_url}/signin/oauth2/v1/auth", timeout=10)

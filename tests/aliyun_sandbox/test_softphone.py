@@ -1,7 +1,7 @@
 """The stand-in softphone SDK in headless Chromium, against the live sandbox and its simulator.
 
 The CRM's proxy (``/aliyun/ccc/api``) belongs to another part; here ``page.route`` plays it:
-it signs each SDK call with aliyun-python-sdk-core and converts the answer as PROTOCOL.md §2
+it signs each SDK call with aliyun-python-sdk-core and converts the answer as docs/PROTOCOL.md §2
 says (test code only).
 """
 
@@ -155,7 +155,7 @@ def register_and_ready(page):
     wait_status(page, 3)
 
 
-def test_register_ready_ring_answer_hang_up_then_call_out(softphone, sandbox):
+def test_register_ready_ring_answer_hang_up_then_call_out(softphone, sandbox, crm_sign_in):
     page = softphone
     assert events(page, "onInit") == [[]]
     assert page.get_attribute(".wbsdk", "data-status") == "-1"
@@ -175,6 +175,7 @@ def test_register_ready_ring_answer_hang_up_then_call_out(softphone, sandbox):
     # The simulator in its own browser context (its own window: the softphone's page stays
     # in the foreground, where its timers run at full speed).
     sim_context = page.context.browser.new_context()
+    sim_context.add_cookies([crm_sign_in.cookie("localhost")])
     sim = sim_context.new_page()
     sim.goto(f"{sandbox.base_url}/simulator/")
     sim.select_option("select[name=agent]", UPN)

@@ -1,4 +1,4 @@
-"""The two conversions of PROTOCOL.md §2, on examples and as hypothesis properties."""
+"""The two conversions of docs/PROTOCOL.md §2, on examples and as hypothesis properties."""
 
 import json
 import string

@@ -2,10 +2,14 @@
 ``ALIYUN_CCC_API_VERSION=2017-07-05``; the instance id and the softphone SDK assets follow the
 version, in sandbox mode (the local stand-ins) and with a real Alibaba Cloud application."""
 
+import importlib.util
 import subprocess
 import sys
 
 import pytest
+
+# The sandbox is an add-on: the repository also runs without its folder (tests/addon).
+NO_SANDBOX = importlib.util.find_spec("aliyun_sandbox") is None
 
 SHOW = (
     "import django; django.setup(); from django.conf import settings as s; "
@@ -73,6 +77,8 @@ def settings_in_a_new_process(**env) -> list[str]:
     ],
 )
 def test_defaults_follow_the_api_version(env, expected):
+    if NO_SANDBOX and not env["ALIYUN_CLIENT_ID"]:
+        pytest.skip("the sandbox add-on is not in this copy of the repository")
     assert settings_in_a_new_process(**env) == expected
 
 

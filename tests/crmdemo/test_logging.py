@@ -3,6 +3,8 @@
 import io
 import logging
 
+import pytest
+
 from crmdemo.logging import RedactSecrets, redact
 
 
@@ -67,3 +69,50 @@ def test_dev_server_access_log_as_configured_carries_no_token():
     assert "SecurityToken=***" in written
     assert "CAISsecret" not in written and "sig0" not in written
     assert written.count("SecurityToken") == 1
+
+
+def _emit(logger_name, level, msg, args=(), exc_info=None):
+    """Run one record through the project's configured handlers; return what they wrote."""
+    logger = logging.getLogger(logger_name)
+    stream = io.StringIO()
+    for handler in logger.handlers or logging.getLogger().handlers:
+        old = handler.setStream(stream)
+        try:
+            logger.log(level, msg, *args, exc_info=exc_info)
+        finally:
+            handler.setStream(old)
+        break
+    return stream.getvalue()
+
+
+def test_tracebacks_and_exception_text_are_redacted():
+    def signed_call(url):
+        raise ConnectionError(f"failed: {url}")
+
+    try:
+        signed_call("https://ccc/?SecurityToken=CAISsecret&Signature=sig0&Action=X")
+    except ConnectionError as exc:
+        out = _emit("django.request", logging.ERROR, "boom", exc_info=exc)
+    assert "Traceback" in out and "ConnectionError" in out
+    assert "CAISsecret" not in out and "sig0" not in out
+    assert "SecurityToken=***" in out and "Action=X" in out
+
+
+def test_polls_log_at_debug_other_requests_at_info(settings):
+    if not settings.SANDBOX_ENABLED:
+        pytest.skip("the polls belong to the sandbox add-on, which is off")
+    line = '"%s" %s %s'
+    poll = _emit(
+        "django.server", logging.INFO, line, ("GET /sandbox/agent/poll?x=1 HTTP/1.1", 200, 9)
+    )
+    page = _emit("django.server", logging.INFO, line, ("GET /customers/ HTTP/1.1", 200, 9))
+    assert poll == ""
+    assert "GET /customers/" in page
+    logging.getLogger("django.server").setLevel(logging.DEBUG)
+    try:
+        poll = _emit(
+            "django.server", logging.INFO, line, ("GET /sandbox/agent/poll HTTP/1.1", 200, 9)
+        )
+    finally:
+        logging.getLogger("django.server").setLevel(logging.INFO)
+    assert "/sandbox/agent/poll" in poll

@@ -82,7 +82,7 @@ def logged(page):
 
 
 def wait_status(page, code, timeout=10_000):
-    """Wait until the softphone's status code (PROTOCOL.md §2) is ``code``."""
+    """Wait until the softphone's status code (docs/PROTOCOL.md §2) is ``code``."""
     try:
         page.wait_for_function(
             f"window.workbench && window.workbench.getStatusCode() === {code}", timeout=timeout
@@ -102,10 +102,11 @@ def go_ready(page):
 
 
 @pytest.fixture
-def simulator(browser, demo):
+def simulator(browser, demo, crm_sign_in):
     """The sandbox's call simulator page in its own browser context (own window, so the
-    workbench page keeps running its timers at full speed)."""
+    workbench page keeps running its timers at full speed), signed in to the CRM."""
     context = browser.new_context()
+    context.add_cookies([crm_sign_in.cookie("localhost")])
     sim = context.new_page()
     sim.goto(f"{demo.base_url}/simulator/")
 

@@ -84,3 +84,68 @@ def test_module_server_class_is_the_context_one():
 def test_package_command_line_is_kept(flag):
     parser = runsslserver.Command().create_parser("manage.py", "runsslserver")
     assert any(flag in a.option_strings for a in parser._actions)
+
+
+def _serve(tmp_path, handshake_timeout=None):
+    cert, key = ensure_dev_certificate(tmp_path)
+    server = runsslserver.ContextSecureHTTPServer(
+        ("127.0.0.1", 0), runsslserver.upstream.WSGIRequestHandler, str(cert), str(key)
+    )
+    if handshake_timeout is not None:
+        server.handshake_timeout = handshake_timeout
+    server.set_app(_app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, cert
+
+
+def _get(port, cert) -> bytes:
+    ctx = ssl.create_default_context(cafile=str(cert))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        tls.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        data = b""
+        while chunk := tls.recv(4096):
+            data += chunk
+    return data
+
+
+def test_an_idle_connection_never_freezes_the_server(tmp_path):
+    """A client that opens TCP and never starts TLS must not stop other requests (each probe
+    has a 5 s socket timeout: on the old server every probe timed out)."""
+    server, cert = _serve(tmp_path)
+    port = server.server_address[1]
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+    try:
+        answers = [_get(port, cert) for _ in range(9)]
+        assert all(a.endswith(b"https=on") for a in answers)
+    finally:
+        for s in idle:
+            s.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_idle_handshake_is_closed_after_the_timeout(tmp_path):
+    server, cert = _serve(tmp_path, handshake_timeout=0.2)
+    port = server.server_address[1]
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as idle:
+            assert idle.recv(1) == b""  # the server gave up on it and closed the connection
+        assert _get(port, cert).endswith(b"https=on")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_without_an_address_it_serves_addrport(settings, monkeypatch):
+    settings.ADDRPORT = "127.0.0.1:8500"
+    seen = {}
+    monkeypatch.setattr(
+        runsslserver.upstream.Command, "handle", lambda self, *a, **o: seen.update(o)
+    )
+    cmd = runsslserver.Command()
+    options = vars(cmd.create_parser("manage.py", "runsslserver").parse_args([]))
+    cmd.handle(**options)
+    assert seen["addrport"] == "127.0.0.1:8500"

@@ -3,7 +3,7 @@
  *
  * Same global (window.WorkbenchSdk), constructor config, positional hooks, methods and status codes
  * as the real SDK (Alibaba Cloud CCC doc 63063, softphone SDK front-end integration;
- * ../shared/design/PROTOCOL.md section 2). Kept ASCII so that any page charset reads it.
+ * docs/PROTOCOL.md section 2). Kept ASCII so that any page charset reads it.
  * OpenAPI calls go through the CRM's proxy exactly as the real SDK's do:
  *   POST {ajaxOrigin}{ajaxPath}?{ajaxApiParamName || "action"}=<Api>
  *   form body: request=<JSON of lowerCamel params> plus ajaxOtherParams; headers ajaxHeaders.

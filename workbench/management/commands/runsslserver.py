@@ -17,14 +17,34 @@ from workbench.devcert import ensure_dev_certificate
 
 
 class ContextSecureHTTPServer(ThreadedWSGIServer):
-    """A threaded WSGI server that speaks TLS (1.2+) through an ``ssl.SSLContext``."""
+    """A threaded WSGI server that speaks TLS (1.2+) through an ``ssl.SSLContext``.
+
+    The listening socket stays plain: each connection's TLS handshake runs in that connection's
+    own thread, bounded by ``handshake_timeout`` seconds, so a client that connects and never
+    starts TLS (or stalls in the middle) holds only its own thread, never the accept loop.
+    """
+
+    handshake_timeout = 10.0
 
     def __init__(self, address, handler_cls, certificate, key, ipv6=False):
         super().__init__(address, handler_cls, ipv6=ipv6)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(certfile=certificate, keyfile=key)
-        self.socket = context.wrap_socket(self.socket, server_side=True)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.context.load_cert_chain(certfile=certificate, keyfile=key)
+
+    def finish_request(self, request, client_address):
+        """Handshake (in the connection's thread), then serve the request over TLS."""
+        request.settimeout(self.handshake_timeout)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ValueError):  # idle past the timeout, plain HTTP, or a broken client
+            request.close()
+            return
+        try:
+            tls.settimeout(None)
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()  # wrap_socket detached ``request``: closing it would not close this
 
 
 # upstream.Command.inner_run looks the server class up in its own module at call time.
@@ -37,6 +57,11 @@ class Command(upstream.Command):
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.set_defaults(certificate=None, key=None)
+
+    def handle(self, *args, **options):
+        # Without an address, serve the one the settings (and the sandbox's URLs) were built for.
+        options["addrport"] = options.get("addrport") or settings.ADDRPORT
+        return super().handle(*args, **options)
 
     def inner_run(self, *args, **options):
         if not options.get("certificate") or not options.get("key"):
