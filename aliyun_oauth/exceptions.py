@@ -1,6 +1,8 @@
 """The errors this app raises. Every message is safe to show to the agent: no token, code or
 secret ever goes into one."""
 
+from django.utils.translation import gettext as _
+
 
 class AliyunOAuthError(Exception):
     """Base class: something about the agent's Alibaba Cloud link failed.
@@ -14,7 +16,13 @@ class NotLinked(AliyunOAuthError):
 
 
 class RelinkRequired(NotLinked):
-    """The provider refused the stored refresh_token (``invalid_grant``); the link was removed."""
+    """The provider refused the stored refresh_token (``invalid_grant``), or the expired link
+    has no refresh_token; the link was removed."""
+
+
+class RefreshUnavailable(AliyunOAuthError):
+    """The link has no refresh_token (the provider issued none), so it cannot be refreshed;
+    its access token stays usable until it expires, then only a new link helps."""
 
 
 class OAuthUpstreamError(AliyunOAuthError):
@@ -29,12 +37,21 @@ class TokenRequestRejected(AliyunOAuthError):
     (may be empty) and ``status_code`` the HTTP status.
     """
 
-    def __init__(self, error: str, description: str = "", status_code: int = 400):
+    def __init__(
+        self, error: str, description: str = "", status_code: int = 400, provider: str = ""
+    ):
         self.error = error
         self.description = description
         self.status_code = status_code
-        text = f"Alibaba Cloud refused the request ({error})"
-        super().__init__(f"{text}: {description}" if description else f"{text}.")
+        values = {"provider": provider or _("Alibaba Cloud"), "error": error}
+        if description:
+            text = _("%(provider)s refused the request (%(error)s): %(description)s") % {
+                **values,
+                "description": description,
+            }
+        else:
+            text = _("%(provider)s refused the request (%(error)s).") % values
+        super().__init__(text)
 
 
 class InvalidGrant(TokenRequestRejected):

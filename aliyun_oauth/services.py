@@ -1,8 +1,8 @@
 """The public face of aliyun_oauth: link, use, refresh and revoke an agent's Alibaba Cloud
 account. Other apps call :func:`get_valid_token` and :func:`account_summary` only.
 
-Protocol details live in :mod:`aliyun_oauth.client` (RFC 6749, RFC 7636, RFC 7009, OpenID
-Connect Core 1.0; Alibaba's profile in docs/PROTOCOL.md §1). Every setting is read at
+Protocol details live in :mod:`aliyun_oauth.client` (RFC 6749, RFC 7636, RFC 7009, RFC 9207,
+OpenID Connect Core 1.0; Alibaba's profile in docs/oauth-protocol.md). Every setting is read at
 call time; every datetime is timezone-aware UTC.
 """
 
@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aliyun_oauth import client
 from aliyun_oauth.exceptions import (
@@ -28,6 +29,7 @@ from aliyun_oauth.exceptions import (
     InvalidGrant,
     NotLinked,
     OAuthUpstreamError,
+    RefreshUnavailable,
     RelinkRequired,
     TokenRequestRejected,
 )
@@ -36,8 +38,10 @@ from aliyun_oauth.models import LinkedAccount, PendingAuthorization
 __all__ = [
     "AliyunOAuthError",
     "AuthorizationFailed",
+    "LinkResult",
     "NotLinked",
     "OAuthUpstreamError",
+    "RefreshUnavailable",
     "RelinkRequired",
     "RevokeOutcome",
     "ValidToken",
@@ -57,10 +61,43 @@ log = logging.getLogger(__name__)
 PENDING_SESSION_KEY = "aliyun_oauth_pending"
 MAX_PENDING = 5
 ERROR_CODE_RE = re.compile(r"[a-z_]{1,64}")  # RFC 6749 §4.1.2.1 error codes
-RELINK_MESSAGE = (
-    "Alibaba Cloud no longer accepts your sign-in: link your Alibaba Cloud account again."
-)
-NOT_LINKED_MESSAGE = "No Alibaba Cloud account is linked: use “Retrieval Aliyun Token” first."
+# The scope the softphone needs: CCC OpenAPI calls are refused without it.
+SOFTPHONE_SCOPE = "/acs/ccc"
+
+
+def _p() -> dict:
+    return {"provider": client.provider_name()}
+
+
+def _relink_message() -> str:
+    return (
+        _("%(provider)s no longer accepts your sign-in: link your %(provider)s account again.")
+        % _p()
+    )
+
+
+def _not_linked_message() -> str:
+    return _("No %(provider)s account is linked: use “Retrieval Aliyun Token” first.") % _p()
+
+
+def _no_refresh_token_message() -> str:
+    return (
+        _(
+            "%(provider)s issued no refresh token for this link, so it cannot be refreshed: "
+            "link your account again when the token expires."
+        )
+        % _p()
+    )
+
+
+def _expired_without_refresh_token_message() -> str:
+    return (
+        _(
+            "Your %(provider)s token has expired and %(provider)s issued no refresh token for "
+            "this link: link your account again."
+        )
+        % _p()
+    )
 
 
 @dataclass(frozen=True)
@@ -71,6 +108,18 @@ class ValidToken:
     access_token: str
     expires_at: datetime
     token_type: str
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """What :func:`complete_authorization` linked: ``missing_scopes`` were requested but not
+    granted; ``notices`` are sentences for the agent about what the link cannot do (missing
+    scopes, no refresh token). Empty ``notices``: a complete link."""
+
+    subject: str
+    missing_scopes: tuple[str, ...]
+    has_refresh_token: bool
+    notices: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -152,72 +201,147 @@ def _take_pending(session: MutableMapping, state: str | None) -> dict | None:
     if not _well_formed(entry):
         return None
     if entry["created"] < time.time() - settings.ALIYUN_OAUTH_STATE_LIFETIME:
-        raise AuthorizationFailed("The sign-in took too long and expired; please start again.")
+        raise AuthorizationFailed(_("The sign-in took too long and expired; please start again."))
     return entry
 
 
 def _other_grant(replaced: LinkedAccount, new: LinkedAccount) -> bool:
-    """Whether revoking ``replaced``'s tokens would leave ``new``'s intact (never revoke a
-    refresh_token or access token that the new link still holds)."""
-    if replaced.refresh_token:
-        return replaced.refresh_token != new.refresh_token
-    return replaced.access_token != new.access_token
+    """Whether revoking ``replaced``'s tokens surely leaves ``new``'s intact. A provider may keep
+    one grant per account and client and end all of it when any of its tokens is revoked
+    (RFC 7009 §2.1), so only the tokens of another subject (another account, so another grant)
+    are revoked; the same account's replaced tokens are just forgotten."""
+    if replaced.subject != new.subject:
+        return True
+    log.info(
+        "aliyun_oauth: re-link of subject %s: the replaced tokens are not revoked "
+        "(they may share the new grant)",
+        new.subject,
+    )
+    return False
 
 
-def complete_authorization(user, session: MutableMapping, params: dict[str, str]) -> None:
+def compare_scopes(requested: str, granted: str | None, what: str) -> tuple[str, ...]:
+    """Compare the granted scope with the requested one (RFC 6749 §3.3: an omitted ``scope``
+    means as requested). Logs a narrower grant at WARNING and a wider one at INFO; returns the
+    requested scopes that were not granted, sorted."""
+    if granted is None:
+        return ()
+    wanted, got = set(requested.split()), set(granted.split())
+    missing, extra = tuple(sorted(wanted - got)), tuple(sorted(got - wanted))
+    if missing:
+        log.warning("aliyun_oauth: %s granted less than requested: missing %s", what, missing)
+    if extra:
+        log.info("aliyun_oauth: %s granted more than requested: also %s", what, extra)
+    return missing
+
+
+def _scope_notice(missing: tuple[str, ...]) -> str:
+    text = _("%(provider)s did not grant the scope %(scopes)s.") % {
+        **_p(),
+        "scopes": ", ".join(missing),
+    }
+    if SOFTPHONE_SCOPE in missing:
+        text += " " + _(
+            "The softphone needs %(scope)s: ask your administrator to grant it to the "
+            "application, then link again."
+        ) % {"scope": SOFTPHONE_SCOPE}
+    return text
+
+
+def _check_iss(cfg, params: dict[str, str]) -> None:
+    """RFC 9207 §2.4: an ``iss`` in the authorization response must be our issuer exactly; it
+    must be there when the provider advertises it (mix-up defence)."""
+    iss = params.get("iss")
+    if iss is None and not cfg.iss_required:
+        return
+    if iss != cfg.issuer:
+        log.warning(
+            "aliyun_oauth: authorization response refused: iss=%.200r, expected %s",
+            iss,
+            cfg.issuer,
+        )
+        raise AuthorizationFailed(
+            _("The answer did not come from %(provider)s (issuer mismatch); please start again.")
+            % _p()
+        )
+
+
+def complete_authorization(user, session: MutableMapping, params: dict[str, str]) -> LinkResult:
     """Finish linking from the provider's authorization response ``params`` (``code``,
-    ``state``, or ``error``/``error_description``), for ``user`` in this ``session``.
+    ``state``, ``iss``, or ``error``/``error_description``), for ``user`` in this ``session``.
 
     Consumes the state first, atomically (one conditional DELETE of its PendingAuthorization:
-    of identical concurrent callbacks only one goes on), exchanges the code with its
-    code_verifier, verifies the id_token (nonce included), reads userinfo and stores the tokens
-    encrypted, replacing any earlier link; the replaced tokens are then revoked upstream (best
-    effort, after the commit). Stores nothing on failure; when the id_token or userinfo fails
+    of identical concurrent callbacks only one goes on), checks the RFC 9207 ``iss``, exchanges
+    the code with its code_verifier, verifies the id_token (nonce included), reads userinfo
+    (when the provider has it) and stores the tokens encrypted, replacing any earlier link; a
+    replaced link of another account is then revoked upstream (best effort, after the commit).
+    Stores nothing on failure; when the token type is unusable or the id_token or userinfo fails
     after the exchange, the unstored tokens are revoked (best effort).
 
+    Returns a LinkResult (missing scopes, whether a refresh_token came, notices for the agent).
     Raises AuthorizationFailed (provider error, missing/unknown/used/expired state, missing code,
-    IdTokenInvalid), TokenRequestRejected (e.g. replayed code), OAuthUpstreamError.
+    issuer mismatch, IdTokenInvalid), TokenRequestRejected (e.g. replayed code),
+    OAuthUpstreamError.
     """
     state = params.get("state") or None
     entry = _take_pending(session, state)
     if entry is not None and not _consume_state(state):
         entry = None  # a concurrent or replayed callback already used this state
+    cfg = client.provider_config()
     error = params.get("error")
     if error:
         log.info("aliyun_oauth: authorization answered error=%r", error[:100])
         if entry is None or not ERROR_CODE_RE.fullmatch(error):
             # Anyone can POST to the callback: show provider text only for our own request.
-            raise AuthorizationFailed("Alibaba Cloud sign-in failed; please start again.")
+            raise AuthorizationFailed(_("%(provider)s sign-in failed; please start again.") % _p())
+        _check_iss(cfg, params)
         if error == "access_denied":
-            raise AuthorizationFailed("Alibaba Cloud sign-in was cancelled or refused.")
+            raise AuthorizationFailed(_("%(provider)s sign-in was cancelled or refused.") % _p())
         description = (params.get("error_description") or "")[:300]
-        suffix = f": {description}" if description else "."
-        raise AuthorizationFailed(f"Alibaba Cloud sign-in failed ({error[:100]}){suffix}")
+        values = {**_p(), "error": error[:100], "description": description}
+        if description:
+            raise AuthorizationFailed(
+                _("%(provider)s sign-in failed (%(error)s): %(description)s") % values
+            )
+        raise AuthorizationFailed(_("%(provider)s sign-in failed (%(error)s).") % values)
     if not state:
-        raise AuthorizationFailed("The answer from Alibaba Cloud has no state; please start again.")
+        raise AuthorizationFailed(
+            _("The answer from %(provider)s has no state; please start again.") % _p()
+        )
     if entry is None:
         raise AuthorizationFailed(
-            "This sign-in is unknown, already used, or was started in another browser; "
-            "please start again."
+            _(
+                "This sign-in is unknown, already used, or was started in another browser; "
+                "please start again."
+            )
         )
+    _check_iss(cfg, params)
     code = params.get("code")
     if not code:
-        raise AuthorizationFailed("The answer from Alibaba Cloud has no authorization code.")
+        raise AuthorizationFailed(
+            _("The answer from %(provider)s has no authorization code.") % _p()
+        )
 
-    cfg = client.provider_config()
     tokens = client.exchange_code(cfg, code, entry["redirect_uri"], entry["code_verifier"])
     try:
-        if not tokens.id_token:
-            raise IdTokenInvalid("Alibaba Cloud answered without an id_token.")
-        claims = client.verify_id_token(cfg, tokens.id_token, entry["nonce"])
-        try:
-            # Also proves the new access token works before anything is stored.
-            info = client.userinfo(cfg, tokens.access_token)
-        except TokenRequestRejected as exc:
-            log.warning("aliyun_oauth: userinfo refused the new token (%s)", exc.error)
+        if not client.token_type_known(tokens.token_type):
             raise AuthorizationFailed(
-                "Alibaba Cloud refused the token it had just issued; please start again."
-            ) from exc
+                _("%(provider)s issued a token of type “%(type)s”, which this CRM cannot use.")
+                % {**_p(), "type": tokens.token_type}
+            )
+        if not tokens.id_token:
+            raise IdTokenInvalid(_("%(provider)s answered without an id_token.") % _p())
+        claims = client.verify_id_token(cfg, tokens.id_token, entry["nonce"])
+        info = {}
+        if cfg.userinfo_endpoint:
+            try:
+                # Also proves the new access token works before anything is stored.
+                info = client.userinfo(cfg, tokens.access_token)
+            except TokenRequestRejected as exc:
+                raise AuthorizationFailed(
+                    _("%(provider)s refused the token it had just issued; please start again.")
+                    % _p()
+                ) from exc
     except AliyunOAuthError as exc:
         log.warning("aliyun_oauth: link failed after the code exchange: %s", type(exc).__name__)
         _revoke_quietly(cfg, tokens.refresh_token, tokens.access_token)
@@ -225,7 +349,16 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
     if info.get("sub") != claims["sub"]:  # OIDC Core §5.3.2: ignore another subject's claims
         info = {}
     display = {**claims, **info}
+    missing = compare_scopes(cfg.scope, tokens.scope, f"link of user {user.pk}")
     now = timezone.now()
+    name_claim = next(
+        (
+            display[k]
+            for k in ("upn", "login_name", "preferred_username", "email")
+            if display.get(k)
+        ),
+        "",
+    )
     account = LinkedAccount(
         token_type=tokens.token_type,
         scope=(tokens.scope if tokens.scope is not None else cfg.scope)[:1024],
@@ -233,7 +366,7 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
         issued_at=now,
         linked_at=now,
         subject=str(claims["sub"])[:255],
-        upn=str(display.get("upn") or display.get("login_name") or "")[:255],
+        upn=str(name_claim)[:255],
         name=str(display.get("name") or "")[:255],
         aid=str(display.get("aid") or "")[:64],
         uid=str(display.get("uid") or "")[:64],
@@ -252,7 +385,18 @@ def complete_authorization(user, session: MutableMapping, params: dict[str, str]
         if replaced is not None and _other_grant(replaced, account):
             old = (replaced.refresh_token, replaced.access_token)
             transaction.on_commit(lambda: _revoke_quietly(cfg, *old))
-    log.info("aliyun_oauth: user %s linked Alibaba Cloud subject %s", user.pk, account.subject)
+    log.info("aliyun_oauth: user %s linked subject %s", user.pk, account.subject)
+    notices = []
+    if missing:
+        notices.append(_scope_notice(missing))
+    if not tokens.refresh_token:
+        log.warning(
+            "aliyun_oauth: link of user %s got no refresh_token (a standard OpenID provider "
+            "issues one only for offline_access with prompt=consent)",
+            user.pk,
+        )
+        notices.append(_no_refresh_token_message())
+    return LinkResult(account.subject, missing, bool(tokens.refresh_token), tuple(notices))
 
 
 # --- Using the link ----------------------------------------------------------------------------
@@ -262,42 +406,69 @@ def _valid(row: LinkedAccount) -> ValidToken:
     return ValidToken(row.access_token, row.expires_at, row.token_type)
 
 
+def refresh_leeway(row: LinkedAccount) -> timedelta:
+    """How long before expiry ``row`` is refreshed: ``ALIYUN_OAUTH_REFRESH_LEEWAY`` seconds,
+    but at most half the token's lifetime, so a short-lived token is not refreshed on every
+    call."""
+    lifetime = (row.expires_at - row.issued_at).total_seconds()
+    return timedelta(seconds=max(0, min(settings.ALIYUN_OAUTH_REFRESH_LEEWAY, lifetime / 2)))
+
+
 def _near_expiry(row: LinkedAccount) -> bool:
-    leeway = timedelta(seconds=settings.ALIYUN_OAUTH_REFRESH_LEEWAY)
-    return row.expires_at <= timezone.now() + leeway
+    return row.expires_at <= timezone.now() + refresh_leeway(row)
 
 
-def _refresh_under_lock(user, should_refresh: Callable[[LinkedAccount], bool]) -> ValidToken:
+def _refresh_under_lock(
+    user, should_refresh: Callable[[LinkedAccount], bool], forced: bool = False
+) -> ValidToken:
     """Lock the user's row (SELECT ... FOR UPDATE); if ``should_refresh(row)`` still holds,
     refresh upstream and save. Concurrent callers queue on the lock and see the fresh row, so a
     rotating refresh_token is used exactly once. On SQLite the transaction is IMMEDIATE (settings:
     ``transaction_mode``), so the database write lock serializes callers the same way.
+    ``forced``: the agent asked for a refresh (a link without refresh_token says so).
     """
     cfg = client.provider_config()
     with transaction.atomic():
         row = LinkedAccount.objects.select_for_update().filter(user=user).first()
-        token = _refresh_row(cfg, row, should_refresh)
+        token = _refresh_row(cfg, row, should_refresh, forced)
     if token is None:  # raised after the transaction so that the deletion is committed
         log.info("aliyun_oauth: refresh_token of user %s refused; link removed", user.pk)
-        raise RelinkRequired(RELINK_MESSAGE)
+        raise RelinkRequired(_relink_message())
+    if token is _NO_REFRESH_TOKEN:
+        log.info("aliyun_oauth: user %s has no refresh_token; expired link removed", user.pk)
+        raise RelinkRequired(_expired_without_refresh_token_message())
     return token
 
 
-def _refresh_row(cfg, row, should_refresh) -> ValidToken | None:
-    """Refresh ``row`` if ``should_refresh(row)``; None when the grant is dead (row deleted)."""
+# _refresh_row's answer for an expired or refused link that never had a refresh_token.
+_NO_REFRESH_TOKEN = object()
+
+
+def _refresh_row(cfg, row, should_refresh, forced=False):
+    """Refresh ``row`` if ``should_refresh(row)``: a ValidToken; None when the grant is dead
+    (row deleted); _NO_REFRESH_TOKEN when the row never had a refresh_token and its access token
+    is expired or was refused (row deleted). Raises RefreshUnavailable for a ``forced`` refresh
+    of a link without refresh_token whose access token still works."""
     if row is None:
-        raise NotLinked(NOT_LINKED_MESSAGE)
+        raise NotLinked(_not_linked_message())
     if not should_refresh(row):
         return _valid(row)
     used = row.refresh_token_encrypted
-    tokens = None  # without a refresh_token only a new link helps
-    if used:
-        try:
-            tokens = client.refresh(cfg, row.refresh_token)
-        except InvalidGrant:
-            pass
-        except TokenRequestRejected as exc:
-            raise OAuthUpstreamError(str(exc)) from exc
+    if not used:
+        # No request is sent: nothing was refused. The access token works until it expires.
+        if row.expires_at > timezone.now():
+            if forced:
+                raise RefreshUnavailable(_no_refresh_token_message())
+            return _valid(row)
+        LinkedAccount.objects.filter(pk=row.pk, refresh_token_encrypted=used).delete()
+        return _NO_REFRESH_TOKEN
+    tokens = None
+    try:
+        tokens = client.refresh(cfg, row.refresh_token)
+    except InvalidGrant:
+        pass
+    except TokenRequestRejected as exc:
+        raise OAuthUpstreamError(str(exc)) from exc
     if tokens is None:
         # Re-read first: a new grant stored meanwhile (a re-link) must not be deleted.
         current = LinkedAccount.objects.filter(pk=row.pk).first()
@@ -305,15 +476,22 @@ def _refresh_row(cfg, row, should_refresh) -> ValidToken | None:
             return _valid(current)
         LinkedAccount.objects.filter(pk=row.pk, refresh_token_encrypted=used).delete()
         return None
+    if tokens.refresh_token:
+        row.refresh_token = tokens.refresh_token  # a rotated one: the old one is dead now
+    if not client.token_type_known(tokens.token_type):
+        row.save(update_fields=["refresh_token_encrypted"])
+        raise OAuthUpstreamError(
+            _("%(provider)s issued a token of type “%(type)s”, which this CRM cannot use.")
+            % {**_p(), "type": tokens.token_type}
+        )
     now = timezone.now()
     row.access_token = tokens.access_token
     row.token_type = tokens.token_type
     row.expires_at = now + timedelta(seconds=tokens.expires_in)
     row.issued_at = now
     if tokens.scope is not None:
+        compare_scopes(cfg.scope, tokens.scope, f"refresh of link {row.pk}")
         row.scope = tokens.scope[:1024]
-    if tokens.refresh_token:
-        row.refresh_token = tokens.refresh_token
     if tokens.id_token:
         _maybe_keep_id_token(cfg, row, tokens.id_token)
     row.save()
@@ -341,19 +519,26 @@ def get_valid_token(user, rejected_token: str | None = None) -> ValidToken:
     returned. Never assumes anything about the token's content.
 
     Raises NotLinked (nothing linked), RelinkRequired (the provider answered invalid_grant to the
-    refresh: the link is removed), OAuthUpstreamError (provider unreachable, 5xx, unreadable,
-    other refusals). All subclass AliyunOAuthError.
+    refresh, or the link has no refresh_token and its token expired or was refused: the link is
+    removed), OAuthUpstreamError (provider unreachable, 5xx, unreadable, other refusals, an
+    unknown token_type). All subclass AliyunOAuthError.
     """
     row = LinkedAccount.objects.filter(user=user).first()
     if row is None:
-        raise NotLinked(NOT_LINKED_MESSAGE)
+        raise NotLinked(_not_linked_message())
+
+    def rejected(r: LinkedAccount) -> bool:
+        return rejected_token is not None and hmac.compare_digest(
+            rejected_token.encode(), r.access_token.encode()
+        )
 
     def should_refresh(r: LinkedAccount) -> bool:
-        if rejected_token is not None and hmac.compare_digest(
-            rejected_token.encode(), r.access_token.encode()
-        ):
-            return True
-        return _near_expiry(r)
+        return rejected(r) or _near_expiry(r)
+
+    if not row.refresh_token_encrypted and rejected(row):
+        # Refused upstream and nothing to refresh it with: only a new link helps.
+        LinkedAccount.objects.filter(pk=row.pk, refresh_token_encrypted="").delete()
+        raise RelinkRequired(_expired_without_refresh_token_message())
 
     if not should_refresh(row):
         return _valid(row)
@@ -362,17 +547,23 @@ def get_valid_token(user, rejected_token: str | None = None) -> ValidToken:
 
 def refresh_now(user) -> ValidToken:
     """Refresh the user's access token now ("Refresh Aliyun Token"); same errors as
-    :func:`get_valid_token`."""
-    return _refresh_under_lock(user, lambda row: True)
+    :func:`get_valid_token`, plus RefreshUnavailable when the link has no refresh_token (the
+    provider issued none; nothing is sent, the link stays until its token expires)."""
+    return _refresh_under_lock(user, lambda row: True, forced=True)
 
 
-def _revoke(cfg, refresh_token: str | None, access_token: str) -> None:
+def _revoke(cfg, refresh_token: str | None, access_token: str) -> bool:
     """Revoke a grant upstream (RFC 7009): its refresh_token, which ends its access tokens too
-    (§2.1), or the access token when there is no refresh_token. Raises AliyunOAuthError."""
+    (§2.1), or the access token when there is no refresh_token. False when the provider offers
+    no revocation endpoint (nothing sent). Raises AliyunOAuthError."""
+    if not cfg.revocation_endpoint:
+        log.info("aliyun_oauth: the provider offers no revocation endpoint; nothing revoked")
+        return False
     if refresh_token:
         client.revoke(cfg, refresh_token, "refresh_token")
     else:
         client.revoke(cfg, access_token, "access_token")
+    return True
 
 
 def _revoke_quietly(cfg, refresh_token: str | None, access_token: str) -> None:
@@ -389,16 +580,31 @@ def revoke_account(user) -> RevokeOutcome:
     upstream said. Raises NotLinked when nothing is linked."""
     row = LinkedAccount.objects.filter(user=user).first()
     if row is None:
-        raise NotLinked(NOT_LINKED_MESSAGE)
+        raise NotLinked(_not_linked_message())
     try:
-        _revoke(client.provider_config(), row.refresh_token, row.access_token)
-        outcome = RevokeOutcome(True, "Your Alibaba Cloud token was revoked and unlinked.")
+        if _revoke(client.provider_config(), row.refresh_token, row.access_token):
+            outcome = RevokeOutcome(
+                True, _("Your %(provider)s token was revoked and unlinked.") % _p()
+            )
+        else:
+            outcome = RevokeOutcome(
+                False,
+                _(
+                    "%(provider)s does not support revoking tokens, so the link was removed "
+                    "from the CRM only; end the CRM's access in your %(provider)s account "
+                    "settings if needed."
+                )
+                % _p(),
+            )
     except AliyunOAuthError as exc:
         log.warning("aliyun_oauth: upstream revoke for user %s failed: %s", user.pk, exc)
         outcome = RevokeOutcome(
             False,
-            "Alibaba Cloud could not be told to revoke the token "
-            f"({exc}), but it was removed from the CRM.",
+            _(
+                "%(provider)s could not be told to revoke the token (%(error)s), but it was "
+                "removed from the CRM."
+            )
+            % {**_p(), "error": exc},
         )
     LinkedAccount.objects.filter(pk=row.pk).delete()
     return outcome
@@ -406,8 +612,10 @@ def revoke_account(user) -> RevokeOutcome:
 
 def account_summary(user) -> dict | None:
     """The linked account for display, or None: ``{"upn", "name", "aid", "uid", "created_at",
-    "expires_at", "linked_at", "scope"}``; ``created_at`` is when the current access token was
-    issued, datetimes are aware UTC. Never contains a token value."""
+    "expires_at", "linked_at", "scope", "missing_scopes", "refreshable", "provider"}``;
+    ``created_at`` is when the current access token was issued, datetimes are aware UTC;
+    ``missing_scopes`` lists requested scopes not granted; ``refreshable`` is False without a
+    refresh_token. Never contains a token value."""
     if not getattr(user, "is_authenticated", False):
         return None
     row = LinkedAccount.objects.filter(user=user).first()
@@ -422,4 +630,7 @@ def account_summary(user) -> dict | None:
         "expires_at": row.expires_at,
         "linked_at": row.linked_at,
         "scope": row.scope,
+        "missing_scopes": sorted(set(settings.ALIYUN_OAUTH_SCOPE.split()) - set(row.scope.split())),
+        "refreshable": bool(row.refresh_token_encrypted),
+        "provider": client.provider_name(),
     }

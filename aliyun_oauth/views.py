@@ -5,15 +5,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from aliyun_oauth import services
-from aliyun_oauth.services import AliyunOAuthError, OAuthUpstreamError
+from aliyun_oauth import client, services
+from aliyun_oauth.services import AliyunOAuthError, OAuthUpstreamError, RefreshUnavailable
 
-# The authorization response fields (RFC 6749 §4.1.2, §4.1.2.1).
-CALLBACK_FIELDS = ("code", "state", "error", "error_description", "error_uri")
+# The authorization response fields (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207 §2 ``iss``).
+CALLBACK_FIELDS = ("code", "state", "iss", "error", "error_description", "error_uri")
 
 
 def _redirect_uri(request) -> str:
@@ -23,7 +24,8 @@ def _redirect_uri(request) -> str:
 
 
 def _failure(request, message: str, status: int):
-    return render(request, "aliyun_oauth/failure.html", {"message": message}, status=status)
+    context = {"message": message, "provider": client.provider_name()}
+    return render(request, "aliyun_oauth/failure.html", context, status=status)
 
 
 @never_cache
@@ -59,14 +61,23 @@ def callback(request):
         action = reverse("aliyun_oauth:callback") + "?resubmit=1"
         return render(request, "aliyun_oauth/resubmit.html", {"params": params, "action": action})
     if not request.user.is_authenticated:
-        return _failure(request, "Sign in to the CRM first, then link your account again.", 403)
+        return _failure(request, _("Sign in to the CRM first, then link your account again."), 403)
     try:
-        services.complete_authorization(request.user, request.session, params)
+        result = services.complete_authorization(request.user, request.session, params)
     except OAuthUpstreamError as exc:
         return _failure(request, str(exc), 502)
     except AliyunOAuthError as exc:
         return _failure(request, str(exc), 400)
-    messages.success(request, "Your Alibaba Cloud account is linked.")
+    provider = {"provider": client.provider_name()}
+    if result.notices:
+        messages.warning(
+            request,
+            _("Your %(provider)s account is linked, with limits.") % provider
+            + " "
+            + " ".join(result.notices),
+        )
+    else:
+        messages.success(request, _("Your %(provider)s account is linked.") % provider)
     return redirect("home")
 
 
@@ -76,10 +87,15 @@ def refresh(request):
     """POST /aliyun/refresh: "Refresh Aliyun Token"."""
     try:
         services.refresh_now(request.user)
+    except RefreshUnavailable as exc:
+        messages.warning(request, str(exc))
     except AliyunOAuthError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Your Alibaba Cloud token was refreshed.")
+        messages.success(
+            request,
+            _("Your %(provider)s token was refreshed.") % {"provider": client.provider_name()},
+        )
     return redirect("home")
 
 

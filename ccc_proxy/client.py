@@ -34,6 +34,9 @@ from aliyunsdkcore.http import protocol_type
 from aliyunsdkcore.request import RpcRequest
 from django.conf import settings
 
+from crmdemo.request_id import upstream_headers
+from crmdemo.upstream import BoundedSession
+
 # aliyun-python-sdk-core's SignerFactory signs with these instead of the credential it is given
 # when both are in the environment: every agent's call would run as the server's account.
 OVERRIDE_ENVIRONMENT_VARIABLES = ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET")
@@ -211,7 +214,8 @@ def make_client(credentials: Credentials) -> AcsClient:
     algorithm signs nothing. A pair given to the client always wins over the environment's
     ``ALIYUN_ACCESS_KEY_ID``/``..._SECRET`` in the SDK's ``SignerFactory``; those are refused
     anyway (``CredentialOverrideError``, see ``guard_environment``). Region, timeouts
-    (``ALIYUN_CONNECT_TIMEOUT``/``ALIYUN_READ_TIMEOUT``, seconds) and the CA bundle
+    (``ALIYUN_CONNECT_TIMEOUT``/``ALIYUN_READ_TIMEOUT``, seconds; the whole answer within
+    ``ALIYUN_UPSTREAM_DEADLINE`` s and ``ALIYUN_MAX_ANSWER_BYTES``) and the CA bundle
     (``ALIYUN_CA_BUNDLE``; empty = the system's CAs) come from settings; retries are off.
     """
     guard_environment()
@@ -219,7 +223,7 @@ def make_client(credentials: Credentials) -> AcsClient:
         key_id, secret = credentials.access_key_id, credentials.access_key_secret
     else:
         key_id, secret = "", ""
-    return AcsClient(
+    client = AcsClient(
         ak=key_id,
         secret=secret,
         region_id=settings.ALIYUN_CCC_REGION,
@@ -229,6 +233,10 @@ def make_client(credentials: Credentials) -> AcsClient:
         timeout=settings.ALIYUN_READ_TIMEOUT,
         verify=settings.ALIYUN_CA_BUNDLE or True,
     )
+    # The SDK sends through client.session: answers bounded in size and total time.
+    client.session.close()
+    client.session = BoundedSession()
+    return client
 
 
 def build_request(
@@ -264,6 +272,10 @@ def build_request(
         request.add_query_param("SecurityToken", credentials.security_token)
     elif bearer:
         request.add_query_param("BearerToken", credentials.value)
+    # The CRM's request id as an HTTP header: RPC signatures cover the query only, so it changes
+    # nothing Alibaba checks (crmdemo.request_id).
+    for name, value in upstream_headers().items():
+        request.add_header(name, value)
     return request
 
 
@@ -303,6 +315,8 @@ def call(
         # it is neither kept nor logged.
         if exc.get_error_code() == "SDK.HttpError" and "timed out" in exc.get_error_msg():
             raise UpstreamTimeout(f"{action}: no answer from the CCC OpenAPI in time") from None
+        if exc.get_error_code() == "SDK.HttpError" and "too large" in exc.get_error_msg():
+            raise UpstreamUnavailable(f"{action}: the CCC OpenAPI answered too much") from None
         raise UpstreamUnavailable(
             f"{action}: the CCC OpenAPI could not be reached ({exc.get_error_code()})"
         ) from None

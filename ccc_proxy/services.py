@@ -31,6 +31,7 @@ from django.urls import reverse
 from aliyun_oauth import services as oauth
 from ccc_proxy import actions, client
 from ccc_proxy.conversion import ConversionError, to_openapi_parameters, to_sdk_response
+from crmdemo.request_id import current_request_id
 
 logger = logging.getLogger("ccc_proxy")
 
@@ -64,9 +65,10 @@ _FORM = "application/x-www-form-urlencoded"
 class ProxyError(Exception):
     """A refused or failed proxy call: ``status`` (HTTP), ``error_code``, ``message``.
 
-    ``request_id`` is the upstream's RequestId when the upstream answered; otherwise a local id is
-    made up so that the browser's report and the server log can be matched. ``link_url`` is where
-    the agent links the Alibaba Cloud account (401 ``NotAuthenticated`` only).
+    ``request_id`` is the upstream's RequestId when the upstream answered; otherwise the CRM's own
+    request id (``X-Request-ID``, crmdemo.request_id) so that the browser's report and the server
+    log can be matched. ``link_url`` is where the agent links the Alibaba Cloud account (401
+    ``NotAuthenticated`` only); ``retry_after`` the seconds to wait (429 only).
     """
 
     def __init__(
@@ -76,14 +78,16 @@ class ProxyError(Exception):
         message: str,
         request_id: str | None = None,
         link_url: str | None = None,
+        retry_after: int | None = None,
     ):
         super().__init__(f"{status} {error_code}: {message}")
         self.status = status
         self.error_code = error_code
         self.message = message
         self.upstream_request_id = request_id
-        self.request_id = request_id or str(uuid.uuid4()).upper()
+        self.request_id = request_id or current_request_id() or str(uuid.uuid4()).upper()
         self.link_url = link_url
+        self.retry_after = retry_after
 
     def as_json(self, version: str | None = None) -> dict[str, Any]:
         """The body sent to the SDK of API ``version`` (default ``ALIYUN_CCC_API_VERSION``):

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from ccc_proxy import services
 from ccc_proxy.services import ProxyError
+from crmdemo.throttling import over_limit
 
 # Fetch Metadata values accepted on the API (absent = an older browser or a non-browser client,
 # left to Django's Origin and CSRF checks).
@@ -74,6 +75,20 @@ def _softphone_request_text(request: HttpRequest) -> str:
     )
 
 
+def _throttle(request: HttpRequest) -> None:
+    """ProxyError 429 (with ``retry_after``) past ``RATELIMIT_CCC_PROXY`` calls of this agent."""
+    if not request.user.is_authenticated:
+        return  # answered 401 later; nothing to count per user
+    retry_after = over_limit(request, "ccc_proxy.api", settings.RATELIMIT_CCC_PROXY)
+    if retry_after is not None:
+        raise ProxyError(
+            429,
+            "Throttling",
+            f"too many requests; retry in {retry_after} s",
+            retry_after=retry_after,
+        )
+
+
 def _refused(
     request: HttpRequest, action: str | None, exc: ProxyError, started: float
 ) -> JsonResponse:
@@ -87,7 +102,9 @@ def _refused(
         error=exc.error_code,
         local_request_id=local_id,
     )
-    headers = {"Allow": "POST"} if exc.status == 405 else None
+    headers = {"Allow": "POST"} if exc.status == 405 else {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return JsonResponse(exc.as_json(), status=exc.status, headers=headers)
 
 
@@ -109,6 +126,7 @@ def api(request: HttpRequest) -> JsonResponse:
     action = None
     try:
         action = _parsed(request, "GET").get("action")
+        _throttle(request)
         _read_form(request)
     except ProxyError as exc:
         return _refused(request, action, exc, started)
@@ -138,6 +156,17 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
 
 
 api.csrf_failure = csrf_failure
+api.json_api = True
+
+
+def unreadable_request(request: HttpRequest, message: str, status: int) -> JsonResponse:
+    """The API's answer to a request the project's middleware refused before parsing it (too
+    many fields, a charset other than UTF-8, invalid UTF-8): the proxy's error shape."""
+    code = "RequestTooLarge" if status == 413 else "InvalidRequest"
+    return JsonResponse(ProxyError(status, code, message).as_json(), status=status)
+
+
+api.unreadable_request = unreadable_request
 
 
 @login_required

@@ -12,14 +12,29 @@ override them with pytest-django's ``settings`` fixture.
 
 import importlib.util
 import secrets
+import tempfile
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ's reader, naming the variable when its value cannot be read as the type
+    asked for (instead of a bare ``ValueError``)."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:
+            kind = getattr(cast, "__name__", "value")
+            raise ImproperlyConfigured(f"{var} is not a valid {kind}.") from exc
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
@@ -40,7 +55,13 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = _dev_secret()
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must be set when DEBUG is off (the served host names)."
+    )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -54,19 +75,30 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "sslserver",
     "import_export",
+    "axes",
+    "csp",
     "customers",
     "aliyun_oauth",
     "ccc_proxy",
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of the request (and its error answer) carries the request id.
+    "crmdemo.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Hashed, compressed static files straight from the WSGI server (no separate file server).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads request.GET/POST: unreadable requests get a 400/413/415 here.
+    "crmdemo.middleware.UnreadableRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "crmdemo.csp.CSPMiddleware",  # django-csp's, plus the sandbox's origin in connect-src
+    # Last, as django-axes asks: answers a locked-out sign-in with its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crmdemo.urls"
@@ -113,8 +145,24 @@ def _sqlite_tuned(db: dict) -> dict:
     return db
 
 
-_crm_db = env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+def _url_setting(name: str, parse, default: str) -> dict:
+    """Parse the URL variable ``name`` with django-environ, naming it in the error when it is
+    not a URL of a known scheme (instead of a KeyError from deep inside the parser)."""
+    try:
+        return parse(name, default=default)
+    except (ImproperlyConfigured, KeyError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid URL of a supported scheme.") from exc
+
+
+_crm_db = _url_setting("DATABASE_URL", env.db, f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": _sqlite_tuned(_crm_db)}
+if not DEBUG and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL when DEBUG is off.")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Persistent connections (seconds kept open; 0 = one per request), checked before reuse so a
+    # database restart costs one reconnect, not an error page.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0 if DEBUG else 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -125,7 +173,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Usernames are matched case-insensitively at sign-in ("Edward" is the account "edward").
-AUTHENTICATION_BACKENDS = ["workbench.auth_backends.CaseInsensitiveModelBackend"]
+# django-axes first: it refuses a locked-out username+address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "workbench.auth_backends.CaseInsensitiveModelBackend",
+]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -139,32 +191,94 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+if not DEBUG:
+    # collectstatic (release step) writes hashed, gzip-compressed copies; whitenoise serves them
+    # with far-future caching.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {
+            "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        },
+    }
+
+# --- Cache (JWKS, discovery, rate-limit counters) ---------------------------------------------
+# CACHE_URL: redis://host:6379/0 for Django's built-in Redis cache, shared by every instance;
+# default: a per-process memory cache (development). crmdemo.cache.FailSoftRedisCache turns a
+# Redis outage into cache misses and a logged warning instead of errors.
+CACHES = {"default": _url_setting("CACHE_URL", env.cache_url, "locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "crmdemo.cache.FailSoftRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        # Seconds to wait for Redis; past them the request goes on without the cache.
+        socket_connect_timeout=env.float("CACHE_TIMEOUT", default=0.5),
+        socket_timeout=env.float("CACHE_TIMEOUT", default=0.5),
+    )
+    CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="crmdemo")
+elif not DEBUG:
+    raise ImproperlyConfigured(
+        "CACHE_URL must be a redis:// URL when DEBUG is off (instances share it)."
+    )
+
+# --- Behind a TLS-terminating proxy ------------------------------------------------------------
+# The proxy sets X-Forwarded-Proto: https; only trust it when a proxy really strips it from
+# clients (gunicorn's FORWARDED_ALLOW_IPS, gunicorn.conf.py).
+if env.bool("BEHIND_TLS_PROXY", default=not DEBUG):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# "preload" only makes the site eligible for browsers' built-in HSTS list; submitting is by hand.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Number of proxies in front that append to X-Forwarded-For (0: the peer address is the client);
+# read by crmdemo.throttling.client_ip for sign-in throttling and rate limits.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_SAMESITE = "Lax"
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# Old browsers only: the CSP frame-ancestors 'self' below replaces this header in every browser
+# that knows CSP 2, so the workbench can still frame CRM pages.
+X_FRAME_OPTIONS = "DENY"
 
+# LOG_FORMAT=json: one JSON object per line (python-json-logger), for log collectors; "plain"
+# (default): readable lines. Both carry the request id (crmdemo/request_id.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
+_json_formatter = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+    "timestamp": False,
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "server": {"format": "[%(asctime)s] %(message)s"},
+        "json": _json_formatter,
     },
-    # Every handler hides credential-bearing parameters (crmdemo/logging.py).
-    # Polls (filled in below when the sandbox is on) log at DEBUG: one access line per request
-    # a developer cares about.
+    # Every handler hides credential-bearing parameters (crmdemo/logging.py) and stamps the
+    # request id. Polls (filled in below when the sandbox is on) log at DEBUG: one access line per
+    # request a developer cares about.
     "filters": {
         "redact": {"()": "crmdemo.logging.RedactSecrets"},
+        "request_id": {"()": "crmdemo.request_id.RequestIdFilter"},
         "quiet_polls": {"()": "crmdemo.logging.QuietPaths", "prefixes": []},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id", "redact"],
+        },
         "server": {
             "class": "logging.StreamHandler",
-            "formatter": "server",
-            "filters": ["quiet_polls", "redact"],
+            "formatter": "json" if LOG_FORMAT == "json" else "server",
+            "filters": ["quiet_polls", "request_id", "redact"],
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -195,12 +309,18 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = env.bool(
     "IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT", default=True
 )
 
+# Private folder where an admin CSV import waits between its preview and its confirmation
+# (files named by random ids; the confirmation accepts only ids issued to the same user).
+IMPORT_TMP_DIR = Path(
+    env.str("IMPORT_TMP_DIR", default=str(Path(tempfile.gettempdir()) / "crmdemo-imports"))
+)
+
 # --- Local HTTPS development server ------------------------------------------------------------
 # Where `manage.py runsslserver` keeps the certificate it generates (SANs 127.0.0.1, localhost).
 DEV_CERT_DIR = Path(env.str("DEV_CERT_DIR", default=str(BASE_DIR / ".devcert")))
 
 # --- Alibaba Cloud ---------------------------------------------------------------------------
-# Sources: docs/PROTOCOL.md (RAM OAuth docs 93696/93698, CCC docs 63062/63063).
+# Sources: docs/oauth-protocol.md (RAM OAuth docs 93696/93698); CCC docs 63062/63063.
 ALIYUN_CLIENT_ID = env.str("ALIYUN_CLIENT_ID", default="")
 ALIYUN_CLIENT_SECRET = env.str("ALIYUN_CLIENT_SECRET", default="")
 
@@ -329,6 +449,15 @@ ALIYUN_OAUTH_STATE_LIFETIME = env.int("ALIYUN_OAUTH_STATE_LIFETIME", default=600
 ALIYUN_OAUTH_REQUIRE_NONCE = env.bool("ALIYUN_OAUTH_REQUIRE_NONCE", default=True)
 # Allow plain-HTTP OAuth endpoints (development and tests only; never in production).
 ALIYUN_OAUTH_ALLOW_HTTP = env.bool("ALIYUN_OAUTH_ALLOW_HTTP", default=DEBUG)
+# Extra authorize request parameters in query-string form, e.g. "prompt=consent" (a standard
+# OpenID provider issues a refresh_token only for offline_access with prompt=consent).
+ALIYUN_OAUTH_AUTHORIZE_PARAMS = env.str("ALIYUN_OAUTH_AUTHORIZE_PARAMS", default="")
+# Accepted id_token algorithms, comma-separated (RS256, PS256, ES256); empty = the discovery
+# document's id_token_signing_alg_values_supported, or RS256 without discovery.
+ALIYUN_OAUTH_ID_TOKEN_ALGORITHMS = env.list("ALIYUN_OAUTH_ID_TOKEN_ALGORITHMS", default=[])
+# The provider's name in messages; empty = "Alibaba Cloud", or the discovery URL's host name
+# when that is not an Alibaba Cloud host.
+ALIYUN_OAUTH_PROVIDER_NAME = env.str("ALIYUN_OAUTH_PROVIDER_NAME", default="")
 
 # TLS trust for server-to-server calls: a CA bundle path, or empty for the system's CAs. In
 # sandbox mode the project's development certificate is the trust anchor.
@@ -336,6 +465,12 @@ ALIYUN_CA_BUNDLE = env.str("ALIYUN_CA_BUNDLE", default=_ca_bundle_default)
 # Upstream timeouts, seconds.
 ALIYUN_CONNECT_TIMEOUT = env.float("ALIYUN_CONNECT_TIMEOUT", default=5.0)
 ALIYUN_READ_TIMEOUT = env.float("ALIYUN_READ_TIMEOUT", default=10.0)
+# Whole upstream call (connect, headers and the entire answer), seconds: a server that drips
+# its answer is cut off here, whatever the per-read timeout (crmdemo/upstream.py).
+ALIYUN_UPSTREAM_DEADLINE = env.float("ALIYUN_UPSTREAM_DEADLINE", default=15.0)
+# Largest upstream answer read (token, userinfo, JWKS, discovery, CCC OpenAPI), bytes; a larger
+# one is refused as a bad upstream answer (502) and nothing of it is stored.
+ALIYUN_MAX_ANSWER_BYTES = env.int("ALIYUN_MAX_ANSWER_BYTES", default=1024 * 1024)
 
 # Cloud Call Center. API 2020-07-01 (CCC 2.x, softphone SDK 2.x) is what current instances speak;
 # 2017-07-05 keeps a CCC 1.0 instance and the 1.x softphone SDK. The instance id default and the
@@ -388,6 +523,15 @@ CSRF_FAILURE_VIEW = "workbench.views.csrf_failure"
 # --- Token encryption at rest ----------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by putting a new key first).
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
+try:
+    from cryptography.fernet import Fernet
+
+    for _key in TOKEN_ENCRYPTION_KEYS:
+        Fernet(_key)
+except ValueError as exc:  # said at start, not by the first sign-in that stores a token
+    raise ImproperlyConfigured(
+        "TOKEN_ENCRYPTION_KEYS must be Fernet keys (32 url-safe base64-encoded bytes each)."
+    ) from exc
 if not TOKEN_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off.")
@@ -399,3 +543,65 @@ if not TOKEN_ENCRYPTION_KEYS:
             hashlib.sha256(b"crmdemo token encryption|" + SECRET_KEY.encode()).digest()
         ).decode()
     ]
+
+
+# --- Sign-in throttling (django-axes) -----------------------------------------------------------
+# Failed sign-ins (/login/ and /admin/login/) are counted per username + client address in the
+# database every instance shares; at AXES_FAILURE_LIMIT that pair is refused for
+# AXES_COOLOFF_TIME, even with the right password.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Usernames ignore case at sign-in, so "Edward" and "edward" count as one.
+AXES_USERNAME_CALLABLE = "crmdemo.throttling.axes_username"
+AXES_CLIENT_IP_CALLABLE = "crmdemo.throttling.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "crmdemo.throttling.lockout_response"
+AXES_VERBOSE = False  # its own log lines would name the username; ours do not
+
+# --- Endpoint rate limits (django-ratelimit) ----------------------------------------------------
+# "count/period" per signed-in user (per address when anonymous); past it a JSON 429 with
+# Retry-After. Counted in the default cache (Redis: across instances). A Redis outage lets every
+# request through (fail open) rather than refusing agents.
+RATELIMIT_LOOKUP = env.str("RATELIMIT_LOOKUP", default="120/m")
+RATELIMIT_CALL_LOG = env.str("RATELIMIT_CALL_LOG", default="240/m")
+RATELIMIT_CCC_PROXY = env.str("RATELIMIT_CCC_PROXY", default="600/m")
+RATELIMIT_FAIL_OPEN = True
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------------
+# No inline scripts or styles: CRM pages load theirs from static files; the one page that needs an
+# inline script (the OAuth callback's self-submitting form) carries a per-response nonce. Only
+# the workbench (same origin) may frame CRM pages. Origins of the softphone SDK assets are
+# allowed; CSP_EXTRA_* add sources the real SDK talks to (comma-separated).
+
+
+def _origins(urls: list[str]) -> list[str]:
+    from urllib.parse import urlsplit
+
+    return sorted(
+        {f"{u.scheme}://{u.netloc}" for u in map(urlsplit, urls) if u.scheme and u.netloc}
+    )
+
+
+_SELF, _NONE = SELF, NONE
+CONTENT_SECURITY_POLICY = {
+    # The sandbox stands in for Alibaba's own pages (another site), not for CRM pages.
+    "EXCLUDE_URL_PREFIXES": ["/sandbox/"],
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF, NONCE, *_origins(ALIYUN_SDK_SCRIPT_URLS)]
+        + env.list("CSP_EXTRA_SCRIPT_SRC", default=[]),
+        "style-src": [_SELF, *_origins(ALIYUN_SDK_CSS_URLS)]
+        + env.list("CSP_EXTRA_STYLE_SRC", default=[]),
+        "img-src": [_SELF, "data:"] + env.list("CSP_EXTRA_IMG_SRC", default=[]),
+        "connect-src": [_SELF] + env.list("CSP_EXTRA_CONNECT_SRC", default=[]),
+        "media-src": [_SELF] + env.list("CSP_EXTRA_MEDIA_SRC", default=[]),
+        "font-src": [_SELF],
+        "object-src": [_NONE],
+        "base-uri": [_SELF],
+        # The account link leaves for the provider's sign-in page by redirect.
+        "form-action": [_SELF, *_origins([ALIYUN_SIGNIN_BASE_URL, ALIYUN_OAUTH_AUTHORIZE_URL])],
+        "frame-ancestors": [_SELF],
+    },
+}

@@ -6,10 +6,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from crmdemo import health
 from workbench import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -19,3 +22,5 @@ urlpatterns = [
 ]
 if apps.is_installed("aliyun_sandbox"):
     urlpatterns.append(path("sandbox/", include("aliyun_sandbox.urls")))
+
+handler500 = "crmdemo.errors.server_error"

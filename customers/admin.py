@@ -1,9 +1,11 @@
 """Admin for supervisors: customers with their phone numbers inline, CSV import/export."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.files.base import ContentFile
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from import_export.admin import ImportExportModelAdmin
 
 from customers import importing
@@ -12,6 +14,10 @@ from customers.phones import InvalidPhoneNumber, normalize_phone
 from customers.resources import CustomerResource
 from customers.services import SHORT_NUMBER_DIGITS
 from customers.text import has_control_characters
+
+# Session key: ids of the import files this user's previews stored (newest last).
+PENDING_IMPORTS = "customers_pending_imports"
+MAX_PENDING_IMPORTS = 5
 
 
 class PhoneNumberInline(admin.TabularInline):
@@ -144,13 +150,70 @@ class CustomerAdmin(ImportExportModelAdmin):
         else:
             super().add_data_read_fail_error_to_form(form, e)
 
+    def import_action(self, request, **kwargs):
+        """The upload and preview step; remembers in the session the id of the file it stored,
+        the only id this user may confirm."""
+        response = super().import_action(request, **kwargs)
+        form = (getattr(response, "context_data", None) or {}).get("confirm_form")
+        file_id = form.initial.get("import_file_name") if form is not None else None
+        if importing.is_import_id(file_id):
+            pending = request.session.get(PENDING_IMPORTS, [])[-(MAX_PENDING_IMPORTS - 1) :]
+            request.session[PENDING_IMPORTS] = [*pending, file_id]
+        return response
+
     def process_import(self, request, **kwargs):
-        """Confirm an import; a second confirm of the same file gets a message, not a 500."""
+        """Confirm an import: only a file this user's own preview stored (its id is in the
+        session), each form field given once, ``format``/``resource`` one of the offered ones.
+        Anything else, or a second confirm of the same file, gets a message, not a 500."""
+        if request.method == "POST" and self.has_import_permission(request):
+            problem = self._confirm_problem(request)
+            if problem:
+                messages.error(request, problem)
+                return redirect("admin:customers_customer_import")
+            pending = request.session.get(PENDING_IMPORTS, [])
+            file_id = request.POST["import_file_name"]
+            request.session[PENDING_IMPORTS] = [i for i in pending if i != file_id]
         try:
             return super().process_import(request, **kwargs)
         except importing.AlreadyImported as exc:
             messages.error(request, str(exc))
             return redirect("admin:customers_customer_import")
+
+    def _confirm_problem(self, request) -> str | None:
+        post = request.POST
+        for name in ("import_file_name", "original_file_name", "format", "resource"):
+            if len(post.getlist(name)) > 1:
+                return _("The import form was changed: choose the file again.")
+        if post.get("import_file_name") not in request.session.get(PENDING_IMPORTS, []):
+            return importing.ALREADY_IMPORTED
+        choices = {
+            "format": len(self.get_import_formats()),
+            "resource": len(self.get_import_resource_classes(request)),
+        }
+        for name, count in choices.items():
+            value = post.get(name, "0" if name == "resource" else "")
+            if value not in {str(i) for i in range(count)} and not (
+                name == "resource" and value == ""
+            ):
+                return _("The import form was changed: choose the file again.")
+        return None
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Delete only on the confirmation form's own POST (``post=yes``): Django's admin deletes
+        on any non-empty POST, so a stray or forged form body removed the customer and calls."""
+        if request.method == "POST" and request.POST.get("post") != "yes":
+            messages.error(request, _("Nothing was deleted: confirm with the button below."))
+            return redirect(request.path)
+        return super().delete_view(request, object_id, extra_context)
+
+    def export_action(self, request):
+        """The export form; query parameters that are not the list's filters (``?format=0``)
+        give a message on the list, as the list itself does, instead of a 500."""
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            messages.error(request, _("These export filters are not valid: export from the list."))
+            return redirect("admin:customers_customer_changelist")
 
     def process_result(self, result, request):
         """An import that failed while saving (rolled back) says so instead of "0 new"."""

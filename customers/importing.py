@@ -4,8 +4,12 @@ https://django-import-export.readthedocs.io/en/stable/admin_integration.html: th
 writes the upload to a temporary file, the "Confirm import" step reads it back and deletes it.
 """
 
+import contextlib
 import os
+import re
+import secrets
 
+from django.conf import settings
 from import_export.tmp_storages import TempFolderStorage
 
 # Tried in order: UTF-8 (with or without BOM), then GB18030 (a superset of GBK and GB2312, what
@@ -20,34 +24,68 @@ NOT_TEXT = (
 )
 
 
+_IMPORT_ID = re.compile(r"[0-9a-f]{32}")
+
+
 class AlreadyImported(Exception):
     """The confirmed import's temporary file is gone: imported before, or cleaned up."""
 
 
 class OneShotTempFolderStorage(TempFolderStorage):
-    """``TempFolderStorage`` whose file can be confirmed (imported) only once.
+    """``TempFolderStorage`` kept in a private folder, named by an opaque id, confirmed once.
 
-    The preview step reads the file it has just saved. The confirm step (a new storage object
-    with the file's name) first claims the file by an atomic rename, so two "Confirm import"
-    clicks, or Back and resubmit, never import twice: the second raises :class:`AlreadyImported`.
+    The preview step saves the upload as ``IMPORT_TMP_DIR/<32 hex digits>`` (the id is random,
+    from :mod:`secrets`) and the confirmation names it by that id only. A name that is not such
+    an id (a path, a URL, another file's name) is never opened: :class:`AlreadyImported`. The
+    admin also checks that the id was issued to the same user (see ``CustomerAdmin``).
+
+    The confirm step (a new storage object with the id) first claims the file by an atomic
+    rename, so two "Confirm import" clicks, or Back and resubmit, never import twice: the second
+    raises :class:`AlreadyImported`.
     """
 
     def save(self, data):
-        super().save(data)
+        self.name = secrets.token_hex(16)
+        folder = import_folder()
+        if isinstance(data, str):
+            data = data.encode(self.encoding or "utf-8")
+        with open(os.path.join(folder, self.name), "xb") as file:
+            file.write(data)
         self._saved_here = True
+
+    def get_full_path(self):
+        if not is_import_id(self.name):
+            raise AlreadyImported(ALREADY_IMPORTED)
+        return os.path.join(import_folder(), self.name)
 
     def read(self):
         if getattr(self, "_saved_here", False):
             return super().read()
-        claimed = f"{self.name}.claimed"
+        path = self.get_full_path()
+        claimed = f"{path}.claimed"
         try:
-            os.rename(
-                self.get_full_path(), os.path.join(os.path.dirname(self.get_full_path()), claimed)
-            )
+            os.rename(path, claimed)
         except FileNotFoundError as exc:
             raise AlreadyImported(ALREADY_IMPORTED) from exc
-        self.name = claimed
-        return super().read()
+        self._claimed = claimed
+        with open(claimed, self.read_mode, encoding=self.encoding) as file:
+            return file.read()
+
+    def remove(self):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(getattr(self, "_claimed", None) or self.get_full_path())
+
+
+def is_import_id(name) -> bool:
+    """True for an id :class:`OneShotTempFolderStorage` hands out (32 lower-case hex digits)."""
+    return isinstance(name, str) and _IMPORT_ID.fullmatch(name) is not None
+
+
+def import_folder() -> str:
+    """The private folder of pending imports (``settings.IMPORT_TMP_DIR``), made 0700 if new."""
+    folder = str(settings.IMPORT_TMP_DIR)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return folder
 
 
 def to_utf8(data: bytes) -> bytes:

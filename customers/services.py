@@ -98,7 +98,8 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
             raise TypeError
         if has_control_characters(name):
             raise ValueError
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+    # RecursionError: a forged cursor of deeply nested JSON ("[[[[...").
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidCursor(
             "This page link is not valid; start again from the first page."
         ) from exc

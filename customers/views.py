@@ -8,8 +8,10 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crmdemo.throttling import rate_limited
 from customers import services
 from customers.forms import CustomerCreateForm
 from customers.models import CallRecord, Customer
@@ -28,11 +30,12 @@ def _json_can_view(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return JsonResponse({"error": "Sign in first."}, status=401)
+            return JsonResponse({"error": _("Sign in first.")}, status=401)
         if not request.user.has_perm(VIEW_PERM):
-            return JsonResponse({"error": "You may not view customers."}, status=403)
+            return JsonResponse({"error": _("You may not view customers.")}, status=403)
         return view(request, *args, **kwargs)
 
+    wrapper.json_api = True  # errors in JSON, also those of the middleware (crmdemo.middleware)
     return wrapper
 
 
@@ -70,7 +73,11 @@ def call_notes(request, pk):
     calls on a customer's page, then returns there. 404 for another agent's call; unusable notes
     give the page again with the error and the typed text (400)."""
     record = get_object_or_404(CallRecord, pk=pk, agent=request.user, customer__isnull=False)
-    notes = request.POST.get("notes", "")
+    if "notes" not in request.POST:
+        # A save that does not name the notes changes nothing (it used to wipe them).
+        error = {"notes_error": _("Send the notes field."), "notes_call": record.pk}
+        return _customer_page(request, record.customer_id, status=400, **error)
+    notes = request.POST["notes"]
     try:
         services.set_call_notes(request.user, record.pk, notes)
     except services.InvalidCallEvent as exc:
@@ -120,6 +127,7 @@ def customer_by_phone(request, number):
 
 
 @_json_can_view
+@rate_limited("customers.lookup", "RATELIMIT_LOOKUP")
 def customer_lookup(request):
     """``GET /customers/lookup?number=...`` -> every customer with that number, for screen pop.
 
@@ -144,6 +152,7 @@ def customer_lookup(request):
 
 
 @_json_can_view
+@rate_limited("customers.call_log", "RATELIMIT_CALL_LOG")
 def call_log(request):
     """``POST /customers/calls/log``: record one softphone event of the agent's call (JSON).
 
@@ -154,15 +163,19 @@ def call_log(request):
     (``X-CSRFToken`` header) required.
     """
     if request.method != "POST":
-        return JsonResponse({"error": "Use POST."}, status=405, headers={"Allow": "POST"})
+        return JsonResponse({"error": _("Use POST.")}, status=405, headers={"Allow": "POST"})
+    if request.content_type != "application/json":
+        # A form or multipart body is not this API's: never parse it (a file upload included).
+        error = _("Send the event as application/json.")
+        return JsonResponse({"error": error}, status=415)
     try:
         data = json.loads(request.body)
     except RequestDataTooBig:
-        return JsonResponse({"error": "The body is too large."}, status=413)
-    except (ValueError, UnicodeDecodeError):
-        return JsonResponse({"error": "The body must be a JSON object."}, status=400)
+        return JsonResponse({"error": _("The body is too large.")}, status=413)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
+        return JsonResponse({"error": _("The body must be a JSON object.")}, status=400)
     if not isinstance(data, dict):
-        return JsonResponse({"error": "The body must be a JSON object."}, status=400)
+        return JsonResponse({"error": _("The body must be a JSON object.")}, status=400)
     try:
         record = services.log_call(
             request.user,

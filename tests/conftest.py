@@ -167,8 +167,11 @@ def browser():
 
 @pytest.fixture
 def page(browser, request):
-    """A fresh browser context and page; fails the test on any page error or console error."""
-    context = browser.new_context(ignore_https_errors=True)
+    """A fresh browser context and page; fails the test on any page error or console error.
+
+    Tests marked ``bypass_csp`` write pages of their own with inline scripts into CRM pages."""
+    bypass_csp = request.node.get_closest_marker("bypass_csp") is not None
+    context = browser.new_context(ignore_https_errors=True, bypass_csp=bypass_csp)
     pg = context.new_page()
     problems: list[str] = []
     pg.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))

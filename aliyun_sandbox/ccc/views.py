@@ -42,3 +42,13 @@ def openapi(request):
     response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     response["x-acs-request-id"] = body["RequestId"]
     return response
+
+
+def _unreadable(request, message: str, status: int):
+    """The OpenAPI envelope for a request the project's middleware refused before parsing."""
+    status, body = api_2017.refuse_unreadable(message, status, request.get_host())
+    return JsonResponse(body, status=status, headers={"x-acs-request-id": body["RequestId"]})
+
+
+openapi.json_api = True
+openapi.unreadable_request = _unreadable

@@ -203,3 +203,19 @@ def openid_configuration(request):
     return JsonResponse(
         oauth.discovery_document(), headers={"Cache-Control": "public, max-age=300"}
     )
+
+
+# Requests the project's middleware refuses before any view runs (too many fields, a charset
+# other than UTF-8, invalid UTF-8) are answered in each endpoint's own shape.
+def _oauth_unreadable(request, message: str, status: int):
+    return _error(oauth.OAuthError("invalid_request", message))
+
+
+def _page_unreadable(request, message: str, status: int):
+    return _error_page(request, "invalid_request", message, status)
+
+
+for _view in (token, revoke, userinfo, jwks, openid_configuration):
+    _view.json_api = True
+    _view.unreadable_request = _oauth_unreadable
+authorize.unreadable_request = _page_unreadable

@@ -60,7 +60,12 @@ def authenticate(sign_data: str, signature: str, now: float | None = None) -> Cl
     Raises :class:`AgentAuthError` (``InvalidSignature`` for a forged, malformed or foreign
     pair, ``SignatureExpired`` once ``exp`` has passed).
     """
-    if not sign_data or not signature or not hmac.compare_digest(_mac(sign_data), signature):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+    try:
+        valid = hmac.compare_digest(_mac(sign_data).encode(), signature.encode())
+    except UnicodeError:  # lone surrogates: not text a softphone sends
+        valid = False
+    if not sign_data or not signature or not valid:
         raise AgentAuthError("InvalidSignature", "The agent signature is not valid.")
     try:
         payload = json.loads(base64.urlsafe_b64decode(sign_data + "=" * (-len(sign_data) % 4)))

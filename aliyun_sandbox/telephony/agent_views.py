@@ -56,3 +56,9 @@ def command(request, name: str):
     except simulator.SimulatorError as exc:
         return _error(exc.code, exc.message, exc.status)
     return _cors(JsonResponse(body))
+
+
+command.json_api = True
+command.unreadable_request = lambda request, message, status: _error(
+    "InvalidRequest", message, status
+)

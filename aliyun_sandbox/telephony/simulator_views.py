@@ -109,3 +109,6 @@ def remote(request, connid: str, what: str):
     except simulator.SimulatorError as exc:
         return _render(request, exc.message, exc.status)
     return redirect("aliyun_sandbox:simulator")
+
+
+calls_json.json_api = True  # its errors in JSON too, as the page's script expects

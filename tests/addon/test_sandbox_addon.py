@@ -17,15 +17,17 @@ PRODUCTION = {
     "TOKEN_ENCRYPTION_KEYS": "q3a0tKO1aG9S8mB0m9l3xD6lS4QfQmO3H8d2nQp6Xz0=",
     "ALIYUN_CLIENT_ID": "4071151845732613353",
     "ALIYUN_CLIENT_SECRET": "not-a-real-secret",
+    "ALLOWED_HOSTS": "crm.example.com",
+    # Production needs PostgreSQL and Redis: the machine's own (migrate --plan only reads).
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "CACHE_URL": "redis://127.0.0.1:6379/4",
 }
 
 
 def manage(*args, cwd=ROOT, env_extra=None, tmp_path=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SANDBOX_"))}
-    env.pop("DATABASE_URL", None)
     env.update(PRODUCTION)
     if tmp_path is not None:
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
         env["STATIC_ROOT"] = str(tmp_path / "static")
     env.update(env_extra or {})
     return subprocess.run(

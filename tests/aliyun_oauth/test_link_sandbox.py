@@ -199,7 +199,8 @@ def test_get_valid_token_refreshes_near_expiry_and_on_rejection(
     assert AccessToken.objects.count() == 2
 
     LinkedAccount.objects.filter(user=edward).update(
-        expires_at=timezone.now() + timedelta(seconds=60)  # inside the 300 s leeway
+        expires_at=timezone.now() + timedelta(seconds=60),  # inside the 300 s leeway
+        issued_at=timezone.now() - timedelta(seconds=3540),
     )
     third = services.get_valid_token(edward)
     assert third.access_token not in (first.access_token, second.access_token)
@@ -250,18 +251,36 @@ def _alive(token: str) -> bool:
     return True
 
 
-def test_relink_revokes_the_replaced_tokens_at_the_provider(oauth_sandbox, edward, edward_client):
+def test_relink_of_the_same_account_never_revokes_what_may_share_the_new_grant(
+    oauth_sandbox, edward, edward_client
+):
+    link(edward_client)
+    old = LinkedAccount.objects.get(user=edward)
+
+    link(edward_client)  # "Retrieval Aliyun Token" again, e.g. from a second tab
+    new = LinkedAccount.objects.get(user=edward)
+    assert new.refresh_token != old.refresh_token
+    # A provider may keep one grant per account and end all of it on any revocation (RFC 7009
+    # §2.1): the replaced tokens of the same account are forgotten, not revoked.
+    assert RefreshToken.objects.filter(revoked_at__isnull=False).count() == 0
+    assert _alive(new.access_token)
+    assert services.refresh_now(edward).access_token  # the new grant is intact
+
+
+def test_relink_to_another_account_revokes_the_replaced_tokens(
+    oauth_sandbox, edward, edward_client
+):
     link(edward_client)
     old = LinkedAccount.objects.get(user=edward)
     old_access, old_refresh = old.access_token, old.refresh_token
 
-    link(edward_client)  # "Retrieval Aliyun Token" again, e.g. from a second tab
+    link(edward_client, upn="sissi@crmdemo.onaliyun.com", password="5678")
     new = LinkedAccount.objects.get(user=edward)
-    assert new.refresh_token != old_refresh
+    assert new.subject != old.subject and new.refresh_token != old_refresh
     assert not _alive(old_access)
     assert RefreshToken.objects.filter(revoked_at__isnull=True).count() == 1
     assert _alive(new.access_token)
-    assert services.refresh_now(edward).access_token  # the new grant is intact
+    assert services.refresh_now(edward).access_token
 
 
 def test_relink_succeeds_when_the_replaced_tokens_cannot_be_revoked(

@@ -47,7 +47,8 @@ def _race(call) -> list:
 def test_concurrent_callers_near_expiry_refresh_once(oauth_sandbox, edward, edward_client):
     link(edward_client)
     LinkedAccount.objects.filter(user=edward).update(
-        expires_at=timezone.now() + timedelta(seconds=5)
+        expires_at=timezone.now() + timedelta(seconds=5),
+        issued_at=timezone.now() - timedelta(seconds=3595),
     )
     assert AccessToken.objects.count() == 1
 

@@ -131,7 +131,7 @@ def softphone(page, sandbox, settings):
     # into the test page.
     page.goto(f"{sandbox.crm_url}/static/aliyun_sandbox/workbench-sdk.css")
     page.set_content(TEST_PAGE % {"instance": INSTANCE})
-    page.wait_for_function("document.querySelectorAll('.wbsdk-groups input').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('.wbsdk-groups input').length === 2")
     page.seen = seen
     page.user = user
     return page
@@ -143,7 +143,7 @@ def events(page, name):
 
 def wait_status(page, code):
     try:
-        page.wait_for_function(f"window.workbench.getStatusCode() === {code}", timeout=10_000)
+        page.wait_for_function(f"() => window.workbench.getStatusCode() === {code}", timeout=10_000)
     except Exception:
         pytest.fail(f"status {code} never came: {page.evaluate('window.events')} {page.problems}")
 
@@ -181,7 +181,7 @@ def test_register_ready_ring_answer_hang_up_then_call_out(softphone, sandbox, cr
     sim.select_option("select[name=agent]", UPN)
     sim.fill("input[name=caller]", "13501234567")
     sim.click("form.ring button[type=submit]")
-    page.wait_for_function("window.events.some(e => e[0] === 'onCallComing')", timeout=10_000)
+    page.wait_for_function("() => window.events.some(e => e[0] === 'onCallComing')", timeout=10_000)
     wait_status(page, 6)
     call = Call.objects.get()
     assert events(page, "onCallComing") == [
@@ -293,7 +293,8 @@ def test_errors_reach_on_error_notify(softphone, sandbox):
     page.evaluate("window.workbench._loginInfo = null")
     page.click(".wbsdk-signin")
     page.wait_for_function(
-        "window.events.some(e => e[0] === 'onErrorNotify' && e[1].errorCode === 'NotAuthenticated')"
+        "() => window.events.some("
+        "e => e[0] === 'onErrorNotify' && e[1].errorCode === 'NotAuthenticated')"
     )
     err = events(page, "onErrorNotify")[-1][0]
     assert err == {
@@ -325,7 +326,7 @@ def test_an_expired_agent_signature_is_renewed_with_refresh_token(softphone, mon
 
 def reload(page, sandbox):
     page.set_content(TEST_PAGE % {"instance": INSTANCE})
-    page.wait_for_function("document.querySelectorAll('.wbsdk-groups input').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('.wbsdk-groups input').length === 2")
 
 
 @pytest.mark.parametrize("held", [False, True])
@@ -342,7 +343,7 @@ def test_a_reload_mid_call_resumes_the_call_on_sign_in(softphone, sandbox, held)
 
     reload(page, sandbox)  # the workbench is reloaded: a fresh SDK, nothing in memory
     page.wait_for_function(
-        "document.querySelector('.wbsdk-callinfo').textContent.includes('Call in progress')"
+        "() => document.querySelector('.wbsdk-callinfo').textContent.includes('Call in progress')"
     )
     assert "From 13501234567" in page.inner_text(".wbsdk-callinfo")
     assert page.get_attribute(".wbsdk", "data-status") == "-1"

@@ -412,8 +412,16 @@ def test_upstream_unreachable_is_502(edward, settings):
     assert "SecurityToken" not in body["message"] and "Signature" not in body["message"]
 
 
+def _expire_stored_token():
+    """Make the stored access token expired (the refresh leeway is capped by the token's
+    lifetime, so a huge ALIYUN_OAUTH_REFRESH_LEEWAY no longer forces a refresh)."""
+    from aliyun_oauth.models import LinkedAccount
+
+    LinkedAccount.objects.update(expires_at=timezone.now())
+
+
 def test_oauth_provider_down_is_502(edward, fake_ccc, settings):
-    settings.ALIYUN_OAUTH_REFRESH_LEEWAY = 10**7  # the token is "about to expire": refresh
+    _expire_stored_token()  # the next call must refresh first
     settings.ALIYUN_OAUTH_TOKEN_URL = "http://127.0.0.1:9/v1/token"
     assert_error(edward.call("ListSkillGroupsOfUser", {}), 502, "OAuthUnavailable")
     assert fake_ccc.requests == []
@@ -423,7 +431,7 @@ def test_revoked_grant_is_401_relink(edward, fake_ccc, settings):
     from aliyun_sandbox.models import RefreshToken
 
     RefreshToken.objects.update(revoked_at=timezone.now())
-    settings.ALIYUN_OAUTH_REFRESH_LEEWAY = 10**7
+    _expire_stored_token()
     body = assert_error(edward.call("ListSkillGroupsOfUser", {}), 401, "NotAuthenticated")
     assert body["linkUrl"] == "/aliyun/auth"
     assert fake_ccc.requests == []

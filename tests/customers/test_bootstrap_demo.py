@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from customers.management.commands.bootstrap_demo import demo_customers
 from customers.models import Customer, PhoneNumber
 from customers.services import find_by_phone, normalize_phone
+from tests.signin import login
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def test_resets_changed_demo_password(settings, client):
     edward.set_password("changed-1")
     edward.save()
     run()
-    assert client.login(username="Edward", password="1234")
+    assert login(client, "Edward", "1234")
 
 
 def test_refuses_when_debug_off(settings):

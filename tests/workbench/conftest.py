@@ -78,14 +78,15 @@ def logged(page):
 
     (The live server's SQLite test database is shared in memory: a read during a write fails.)
     """
-    page.wait_for_function("window.crmWorkbench && window.crmWorkbench.pending() === 0")
+    page.wait_for_function("() => window.crmWorkbench && window.crmWorkbench.pending() === 0")
 
 
 def wait_status(page, code, timeout=10_000):
     """Wait until the softphone's status code (docs/PROTOCOL.md §2) is ``code``."""
     try:
         page.wait_for_function(
-            f"window.workbench && window.workbench.getStatusCode() === {code}", timeout=timeout
+            f"() => window.workbench && window.workbench.getStatusCode() === {code}",
+            timeout=timeout,
         )
     except Exception:
         status = page.evaluate("window.workbench && window.workbench.getStatusCode()")

@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
+from tests.signin import login
+
 pytestmark = pytest.mark.django_db
 
 
@@ -38,13 +40,13 @@ def test_wrong_password_is_a_form_error_and_nothing_else(client, demo):
 
 def test_exact_username_wins_over_case_variant(client, demo):
     get_user_model().objects.create_user("EDWARD", password="other-pw-1")
-    assert client.login(username="EDWARD", password="other-pw-1")
-    assert client.login(username="edward", password="1234")
-    assert not client.login(username="Edward", password="1234")  # ambiguous: nobody
+    assert login(client, "EDWARD", "other-pw-1")
+    assert login(client, "edward", "1234")
+    assert not login(client, "Edward", "1234")  # ambiguous: nobody
 
 
 def test_logout_is_post_only(client, demo):
-    client.login(username="edward", password="1234")
+    login(client, "edward", "1234")
     assert client.get(reverse("logout")).status_code == 405
     assert "_auth_user_id" in client.session
     response = client.post(reverse("logout"))
@@ -56,7 +58,7 @@ def test_logout_needs_csrf_token(demo):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    client.login(username="edward", password="1234")
+    login(client, "edward", "1234")
     assert client.post(reverse("logout")).status_code == 403
 
 
@@ -71,9 +73,9 @@ def test_roles(client, demo):
     assert boss.is_staff and not boss.is_superuser
     for action in ("view", "add", "change", "delete"):
         assert boss.has_perm(f"customers.{action}_customer")
-    client.login(username="supervisor", password="supervisor-2018")
+    login(client, "supervisor", "supervisor-2018")
     assert client.get(reverse("admin:customers_customer_changelist")).status_code == 200
-    client.login(username="edward", password="1234")
+    login(client, "edward", "1234")
     assert client.get(reverse("admin:index")).status_code == 302
 
 

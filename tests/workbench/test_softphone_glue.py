@@ -97,7 +97,7 @@ def test_a_late_lookup_of_an_earlier_call_never_pops_its_customer(ready, simulat
     wait_status(page, 6)
     expect(pop).to_contain_text("Miss Lu")
     expect(crm.get_by_role("heading", name="Miss Lu")).to_be_visible()
-    page.wait_for_function("window.slowDone", timeout=10_000)
+    page.wait_for_function("() => window.slowDone", timeout=10_000)
     page.wait_for_timeout(300)
     expect(pop).not_to_contain_text("Mr Lu")
     expect(crm.get_by_role("heading", name="Miss Lu")).to_be_visible()

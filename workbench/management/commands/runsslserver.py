@@ -10,7 +10,11 @@ replaces only the server class with one that builds an ``ssl.SSLContext``. Witho
 import ssl
 
 from django.conf import settings
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.handlers.exception import response_for_exception
 from django.core.servers.basehttp import ThreadedWSGIServer
+from django.http import Http404
 from sslserver.management.commands import runsslserver as upstream
 
 from workbench.devcert import ensure_dev_certificate
@@ -51,6 +55,19 @@ class ContextSecureHTTPServer(ThreadedWSGIServer):
 upstream.SecureHTTPServer = ContextSecureHTTPServer
 
 
+class SafeStaticFilesHandler(StaticFilesHandler):
+    """Django's development static files handler, with a path that leaves the static folders
+    (``/static/..%2F..%2Fetc%2Fpasswd``) answered 404 like any missing file. Django's handler
+    catches only ``Http404``; the finders raise ``SuspiciousFileOperation`` for such a path,
+    which became a 500."""
+
+    def get_response(self, request):
+        try:
+            return super().get_response(request)
+        except SuspiciousFileOperation:
+            return response_for_exception(request, Http404("No such static file."))
+
+
 class Command(upstream.Command):
     help = "Run the development server over HTTPS with the project's generated certificate."
 
@@ -62,6 +79,12 @@ class Command(upstream.Command):
         # Without an address, serve the one the settings (and the sandbox's URLs) were built for.
         options["addrport"] = options.get("addrport") or settings.ADDRPORT
         return super().handle(*args, **options)
+
+    def get_handler(self, *args, **options):
+        handler = super().get_handler(*args, **options)
+        if isinstance(handler, StaticFilesHandler):
+            return SafeStaticFilesHandler(handler.application)
+        return handler
 
     def inner_run(self, *args, **options):
         if not options.get("certificate") or not options.get("key"):
