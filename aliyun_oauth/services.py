@@ -431,6 +431,8 @@ def _refresh_under_lock(
     with transaction.atomic():
         row = LinkedAccount.objects.select_for_update().filter(user=user).first()
         token = _refresh_row(cfg, row, should_refresh, forced)
+    if isinstance(token, OAuthUpstreamError):  # raised after the transaction: the save commits
+        raise token
     if token is None:  # raised after the transaction so that the deletion is committed
         log.info("aliyun_oauth: refresh_token of user %s refused; link removed", user.pk)
         raise RelinkRequired(_relink_message())
@@ -448,7 +450,8 @@ def _refresh_row(cfg, row, should_refresh, forced=False):
     """Refresh ``row`` if ``should_refresh(row)``: a ValidToken; None when the grant is dead
     (row deleted); _NO_REFRESH_TOKEN when the row never had a refresh_token and its access token
     is expired or was refused (row deleted). Raises RefreshUnavailable for a ``forced`` refresh
-    of a link without refresh_token whose access token still works."""
+    of a link without refresh_token whose access token still works; returns (not raises) an
+    OAuthUpstreamError for an unusable token_type, after saving a rotated refresh_token."""
     if row is None:
         raise NotLinked(_not_linked_message())
     if not should_refresh(row):
@@ -480,7 +483,9 @@ def _refresh_row(cfg, row, should_refresh, forced=False):
         row.refresh_token = tokens.refresh_token  # a rotated one: the old one is dead now
     if not client.token_type_known(tokens.token_type):
         row.save(update_fields=["refresh_token_encrypted"])
-        raise OAuthUpstreamError(
+        # Returned, not raised: raising inside the caller's transaction would roll back the
+        # rotated refresh_token, and the old one is already dead at the provider.
+        return OAuthUpstreamError(
             _("%(provider)s issued a token of type “%(type)s”, which this CRM cannot use.")
             % {**_p(), "type": tokens.token_type}
         )
