@@ -92,7 +92,7 @@ def poll(user: CloudUser, connid: str = "") -> dict:
 
     clean_up_now_and_then()
     simulator.release_gone_agents()
-    state = simulator.touch(user)
+    simulator.touch(user)
     call = None
     if connid:
         try:
@@ -101,6 +101,9 @@ def poll(user: CloudUser, connid: str = "") -> dict:
             call = None
     if call is None:
         call = simulator.live_call(user)
+    # The status is read after the call: a call's release and the after-call work it starts
+    # are committed together, so a call seen released never comes with the status before it.
+    state = simulator.agent_state(user)
     return {"status": simulator.effective_status(state), "call": simulator.call_json(call)}
 
 

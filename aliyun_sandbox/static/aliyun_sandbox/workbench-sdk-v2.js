@@ -68,6 +68,7 @@
     this._timer = null;
     this._acwTimer = null;
     this._seq = 0;                 // bumped by every command, so stale polls are ignored
+    this._commands = 0;            // OpenAPI commands under way (polls wait for them)
     this._visible = config.defaultVisible !== false;
     this._render();
     this._hook("onInit");
@@ -191,7 +192,8 @@
     var tick = function () {
       var seq = self._seq;
       self._poll().then(function (data) {
-        if (data && seq === self._seq) self._onPoll(data);
+        // A command answered, or still under way, since this poll left: its news is newer.
+        if (data && seq === self._seq && !self._commands) self._onPoll(data);
       }).then(function () {
         if (self._timer) self._timer = global.setTimeout(tick, self.config.pollInterval || POLL_MS);
       });
@@ -332,11 +334,16 @@
     var self = this;
     if (allowed && !this._guard(api, allowed)) return Promise.resolve(false);
     this._seq += 1;
+    this._commands += 1;
+    var done = function () { self._commands -= 1; self._seq += 1; };
     return this._api(api, Object.assign({ deviceId: this._deviceId }, params || {}))
       .then(function (data) {
-        self._seq += 1;
+        done();
         if (data && data.CallContext) self._context = data.CallContext;
         return data || {};
+      }, function (error) {
+        done();
+        throw error;
       });
   };
 
