@@ -145,19 +145,24 @@ class AgentState(models.Model):
     """What the sandbox's agent server knows of an agent's softphone (one row per cloud user).
 
     ``status`` is OFFLINE (not registered or signed out), SIGNED_IN (signed in to skill groups,
-    not ready), READY or BREAK (after CCC 2.x ``UserState``, docs/PROTOCOL.md §3). Call states
-    live on :class:`Call`. ``skill_group_ids`` is a comma-separated list of the groups the agent
-    signed in to; ``last_seen`` is the time of the softphone's latest poll (UTC).
+    not ready), READY, BREAK or WORKING (after-call work, 2.x only) (after CCC 2.x
+    ``UserState``, docs/PROTOCOL.md §3). Call states live on :class:`Call`. ``skill_group_ids``
+    is a comma-separated list of the groups the agent signed in to; ``last_seen`` is the time of
+    the softphone's latest poll (UTC). ``device_id`` is the 2.x workbench (``DeviceId``) that
+    signed in last: the only one whose call control is accepted; empty for a 1.x softphone.
+    ``break_code`` is the 2.x ``BreakCode`` of the current break.
     """
 
-    OFFLINE, SIGNED_IN, READY, BREAK = "OFFLINE", "SIGNED_IN", "READY", "BREAK"
-    STATUS_CHOICES = [(s, s) for s in (OFFLINE, SIGNED_IN, READY, BREAK)]
+    OFFLINE, SIGNED_IN, READY, BREAK, WORKING = "OFFLINE", "SIGNED_IN", "READY", "BREAK", "WORKING"
+    STATUS_CHOICES = [(s, s) for s in (OFFLINE, SIGNED_IN, READY, BREAK, WORKING)]
 
     user = models.OneToOneField(CloudUser, on_delete=models.CASCADE, related_name="agent_state")
     status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=OFFLINE)
     skill_group_ids = models.CharField(max_length=512, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(null=True, blank=True)
+    device_id = models.CharField(max_length=128, blank=True)
+    break_code = models.CharField(max_length=64, blank=True)
 
 
 class Call(models.Model):
@@ -191,8 +196,11 @@ class Call(models.Model):
         default=RINGING,
     )
     # Who ended the call: "agent", "remote", "timeout" (the softphone stopped polling),
-    # "signout" (a queued call whose agent signed out) or "" (still live).
+    # "signout" (a queued call whose agent signed out), "transfer" (the agent's leg of a
+    # blind transfer) or "" (still live).
     released_by = models.CharField(max_length=8, blank=True)
+    # The agent's microphone is muted (2.x MuteCall/UnmuteCall).
+    muted = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     answer_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)

@@ -41,6 +41,7 @@ def measure(label, n, send):
     p95 = times[int(len(times) * 0.95) - 1]
     mean = statistics.mean(times)
     print(f"{label:42} n={n:5}  mean {mean:6.2f} ms  p95 {p95:6.2f} ms  {1000 / mean:7.0f} req/s")
+    return mean
 
 
 def main(n):
@@ -58,10 +59,10 @@ def main(n):
     creds = json.loads(base64.urlsafe_b64decode(issued.value + "=" * (-len(issued.value) % 4)))
     client = Client(HTTP_HOST="localhost")
 
-    def openapi(action):
+    def openapi(action, version="2017-07-05", **extra):
         params = {
             "Action": action,
-            "Version": "2017-07-05",
+            "Version": version,
             "Format": "JSON",
             "RegionId": "cn-shanghai",
             "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -71,6 +72,7 @@ def main(n):
             "AccessKeyId": row.access_key_id,
             "SecurityToken": creds["SecurityToken"],
             "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID,
+            **extra,
         }
         params["Signature"] = sign(row.access_key_secret, string_to_sign("GET", params))
         return client.get("/sandbox/ccc/", params).status_code
@@ -80,7 +82,9 @@ def main(n):
     auth = {"signData": sig["SignData"], "signature": sig["Signature"]}
 
     print(f"database: {connection.vendor}")
-    measure("OpenAPI ListSkillGroupsOfUser (signed)", n, lambda: openapi("ListSkillGroupsOfUser"))
+    skills_1x = measure(
+        "OpenAPI ListSkillGroupsOfUser (signed)", n, lambda: openapi("ListSkillGroupsOfUser")
+    )
     measure("OpenAPI ListRecentCallRecords (signed)", n, lambda: openapi("ListRecentCallRecords"))
     measure(
         "agent server poll (no call)",
@@ -88,11 +92,24 @@ def main(n):
         lambda: client.post("/sandbox/agent/poll", auth).status_code,
     )
     simulator.ring_agent(user, "13501234567")
-    measure(
+    ringing_poll = measure(
         "agent server poll (ringing call)",
         n,
         lambda: client.post("/sandbox/agent/poll", auth).status_code,
     )
+    # 2.x: the same questions through the OpenAPI 2020-07-01, beside their 1.x reference.
+    skills_2x = measure(
+        "OpenAPI 2.x ListSkillLevelsOfUser (signed)",
+        n,
+        lambda: openapi("ListSkillLevelsOfUser", "2020-07-01"),
+    )
+    print(f"{'':42} ratio to 1.x ListSkillGroupsOfUser: {skills_2x / skills_1x:.2f}")
+    poll_2x = measure(
+        "OpenAPI 2.x PollUserStatus (ringing call)",
+        n,
+        lambda: openapi("PollUserStatus", "2020-07-01"),
+    )
+    print(f"{'':42} ratio to the agent server poll (ringing): {poll_2x / ringing_poll:.2f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 
 Measures the two conversions on realistic 2017-07-05 shapes (a ListSkillGroupsOfUser answer and a
 100-record ListRecentCallRecords answer), and building the per-call aliyun-python-sdk-core client
-and request (``make_client`` + ``build_request``: a new AcsClient per agent call).
+and request (``make_client`` + ``build_request``: a new AcsClient per agent call), STS-signed
+and in bearer mode (opaque access tokens), the bearer figure printed beside the STS one as its
+reference, with the ratio.
 """
 
 import os
@@ -94,10 +96,18 @@ def per_call_us(fn, number: int) -> float:
     return best / number * 1e6
 
 
-def build_client_and_request():
-    acs = client.make_client(client.StsCredentials("STS.id", "secret", "token"))
-    client.build_request("ListSkillGroupsOfUser", {"InstanceId": "i"})
+STS = client.StsCredentials("STS.id", "secret", "token")
+
+
+def build_client_and_request(credentials=STS):
+    acs = client.make_client(credentials)
+    request = client.build_request("GetLoginDetails", {"InstanceId": "i"}, credentials)
+    request.get_url("cn-shanghai", acs.get_access_key(), acs.get_access_secret())  # signs
     acs.session.close()
+
+
+def build_bearer_client_and_request():
+    build_client_and_request(client.BearerToken("ot-opaque-access-token"))
 
 
 if __name__ == "__main__":
@@ -107,7 +117,13 @@ if __name__ == "__main__":
         ("to_sdk_response(ListSkillGroupsOfUser, 5 groups)", lambda: to_sdk_response(SKILLS), 5000),
         ("to_sdk_response(ListRecentCallRecords, 100 rows)", lambda: to_sdk_response(RECORDS), 500),
         ("to_openapi_parameters(6 params, nested)", lambda: to_openapi_parameters(REQUEST), 20000),
-        ("make_client + build_request", build_client_and_request, 500),
+        ("make_client + build_request + sign (STS)", build_client_and_request, 500),
     ]
     for label, fn, number in rows:
         print(f"{label:55s} {per_call_us(fn, number):9.1f} us/call")
+    sts = per_call_us(build_client_and_request, 500)
+    bearer = per_call_us(build_bearer_client_and_request, 500)
+    print(
+        f"{'make_client + build_request + sign (bearer)':55s} {bearer:9.1f} us/call"
+        f"   STS reference {sts:.1f} us/call, ratio {bearer / sts:.2f}"
+    )

@@ -1,13 +1,20 @@
-"""Calling the CCC OpenAPI with one agent's STS credentials, through aliyun-python-sdk-core.
+"""Calling the CCC OpenAPI as one agent, through aliyun-python-sdk-core.
 
-Protocol (docs/PROTOCOL.md §1 and §4): Alibaba's OAuth token endpoint answers an
-``access_token`` that is base64url (no padding) of ``{"AccessKeyId": "STS.…",
-"AccessKeySecret": "…", "SecurityToken": "…"}`` (sometimes also ``Expiration``). Those STS
-credentials sign RPC calls with signature v1.0 (HMAC-SHA1, ``SecurityToken`` added as a
-parameter), which is what the SDK's
-``StsTokenCredential`` does. Sources: RAM doc 93696 (OAuth web application), the CCC OpenAPI
-reference (product ``CCC``, version 2017-07-05, ``ccc.cn-shanghai.aliyuncs.com``), and the
-aliyun-python-sdk-core 2.16.1 source (``AcsClient``, ``SignerFactory``).
+Protocol (docs/ccc-openapi.md): Alibaba's OAuth token endpoint answers an ``access_token`` that
+is either base64url (no padding) of ``{"AccessKeyId": "STS.…", "AccessKeySecret": "…",
+"SecurityToken": "…"}`` (sometimes also ``Expiration``), or an opaque string. STS credentials
+sign RPC calls with signature v1.0 (HMAC-SHA1, ``SecurityToken`` added as a parameter); an opaque
+token is sent as ``SignatureType=BEARERTOKEN`` + ``BearerToken=<access_token>`` with no HMAC, as
+Alibaba's Java CRM demo does with ``BearerTokenCredentials``. Sources: RAM doc 93696 (OAuth web
+application), the CCC OpenAPI reference (product ``CCC``, versions 2017-07-05 and 2020-07-01,
+``ccc.cn-shanghai.aliyuncs.com``), and the aliyun-python-sdk-core 2.16.1 source (``AcsClient``,
+``SignerFactory``, ``RpcRequest``, ``rpc_signature_composer``).
+
+Both modes use only the SDK's public API: an ``RpcRequest`` (its ``signer`` argument names the
+signature algorithm) sent by an ``AcsClient`` built from an access key pair. That pair is the
+agent's STS AccessKeyId/secret, or empty ones in bearer mode; the SDK's ``SignerFactory`` takes
+an access key pair given to the client ahead of ``ALIYUN_ACCESS_KEY_ID``/``..._SECRET`` in the
+environment, so the server's own keys can never replace the agent's credentials.
 
 Only this module knows the shape of the access token. Every failure becomes one of the
 exceptions below; no SDK or ``requests`` exception leaves it.
@@ -21,11 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
-from aliyunsdkcore.auth.credentials import StsTokenCredential
-from aliyunsdkcore.auth.signers.sts_token_signer import StsTokenSigner
+from aliyunsdkcore.auth.algorithm import sha_hmac1
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.http import protocol_type
-from aliyunsdkcore.request import CommonRequest
+from aliyunsdkcore.request import RpcRequest
 from django.conf import settings
 
 from crmdemo.request_id import upstream_headers
@@ -43,7 +49,7 @@ class CccClientError(Exception):
 
 
 class InvalidAccessToken(CccClientError):
-    """The access token does not carry STS credentials in the shape of docs/PROTOCOL.md §1."""
+    """The access token is unusable: empty, or STS JSON that lacks a credential."""
 
 
 class CredentialOverrideError(CccClientError):
@@ -96,6 +102,16 @@ class StsCredentials:
 
 
 @dataclass(frozen=True)
+class BearerToken:
+    """An opaque OAuth access token, sent as ``BearerToken``. ``repr`` hides it."""
+
+    value: str = field(repr=False)
+
+
+Credentials = StsCredentials | BearerToken
+
+
+@dataclass(frozen=True)
 class CccAnswer:
     """A successful OpenAPI answer: the decoded JSON object and its ``RequestId``."""
 
@@ -107,7 +123,7 @@ def decode_sts_credentials(access_token: str) -> StsCredentials:
     """Return the STS credentials inside an Alibaba Cloud OAuth ``access_token``.
 
     The token is base64url (padding optional) of a JSON object with string ``AccessKeyId``,
-    ``AccessKeySecret`` and ``SecurityToken`` (docs/PROTOCOL.md §1). Raises ``InvalidAccessToken``
+    ``AccessKeySecret`` and ``SecurityToken`` (docs/ccc-openapi.md). Raises ``InvalidAccessToken``
     otherwise; the message never contains the token.
     """
     try:
@@ -123,6 +139,29 @@ def decode_sts_credentials(access_token: str) -> StsCredentials:
             "the access token lacks AccessKeyId, AccessKeySecret or SecurityToken"
         )
     return StsCredentials(*values)
+
+
+def _looks_like_sts_json(access_token: str) -> bool:
+    try:
+        raw = base64.urlsafe_b64decode(access_token + "=" * (-len(access_token) % 4))
+        payload = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, TypeError):
+        return False
+    return isinstance(payload, dict) and "AccessKeyId" in payload
+
+
+def credentials_for(access_token: str) -> Credentials:
+    """Return how to call CCC with an OAuth ``access_token``: ``StsCredentials`` when it is the
+    STS JSON of docs/ccc-openapi.md, else the token itself as a ``BearerToken`` (opaque tokens).
+
+    Raises ``InvalidAccessToken`` for an empty token, one with characters that cannot travel
+    in a URL parameter unchanged (control characters, spaces), or STS JSON lacking a field.
+    """
+    if _looks_like_sts_json(access_token):
+        return decode_sts_credentials(access_token)
+    if not access_token or not access_token.isprintable() or " " in access_token:
+        raise InvalidAccessToken("the access token is empty or not a token")
+    return BearerToken(access_token)
 
 
 def credential_override_variables() -> list[str]:
@@ -145,48 +184,82 @@ def guard_environment() -> None:
         )
 
 
-def make_client(credentials: StsCredentials) -> AcsClient:
-    """Build an ``AcsClient`` that signs with ``credentials`` (``StsTokenCredential``).
+class _BearerTokenAlgorithm:
+    """The ``signer`` an ``RpcRequest`` asks for its ``Signature*`` parameters, in bearer mode:
+    ``SignatureType=BEARERTOKEN`` and no HMAC (an empty ``Signature``). Same interface as the
+    SDK's ``aliyunsdkcore.auth.algorithm.sha_hmac1`` module."""
 
-    Region, timeouts (``ALIYUN_CONNECT_TIMEOUT``/``ALIYUN_READ_TIMEOUT``, seconds; the whole
-    answer within ``ALIYUN_UPSTREAM_DEADLINE`` s and ``ALIYUN_MAX_ANSWER_BYTES``) and the CA
-    bundle (``ALIYUN_CA_BUNDLE``; empty = the system's CAs) come from settings; automatic retries
-    are off. Raises ``CredentialOverrideError`` (see ``guard_environment``), checked both before
-    and after the SDK picks its signer.
+    @staticmethod
+    def get_signer_name() -> str:
+        return "HMAC-SHA1"
+
+    @staticmethod
+    def get_signer_version() -> str:
+        return "1.0"
+
+    @staticmethod
+    def get_signer_type() -> str:
+        return "BEARERTOKEN"
+
+    @staticmethod
+    def get_sign_string(source: str, secret: str) -> str:
+        return ""
+
+
+def make_client(credentials: Credentials) -> AcsClient:
+    """Build an ``AcsClient`` that signs as ``credentials``.
+
+    STS: the client gets the STS AccessKeyId/secret as its access key pair (the ``SecurityToken``
+    is a parameter of the request, see ``build_request``). Bearer: an empty pair, the request's
+    algorithm signs nothing. A pair given to the client always wins over the environment's
+    ``ALIYUN_ACCESS_KEY_ID``/``..._SECRET`` in the SDK's ``SignerFactory``; those are refused
+    anyway (``CredentialOverrideError``, see ``guard_environment``). Region, timeouts
+    (``ALIYUN_CONNECT_TIMEOUT``/``ALIYUN_READ_TIMEOUT``, seconds; the whole answer within
+    ``ALIYUN_UPSTREAM_DEADLINE`` s and ``ALIYUN_MAX_ANSWER_BYTES``) and the CA bundle
+    (``ALIYUN_CA_BUNDLE``; empty = the system's CAs) come from settings; retries are off.
     """
     guard_environment()
+    if isinstance(credentials, StsCredentials):
+        key_id, secret = credentials.access_key_id, credentials.access_key_secret
+    else:
+        key_id, secret = "", ""
     client = AcsClient(
+        ak=key_id,
+        secret=secret,
         region_id=settings.ALIYUN_CCC_REGION,
-        credential=StsTokenCredential(
-            credentials.access_key_id, credentials.access_key_secret, credentials.security_token
-        ),
         auto_retry=False,
         max_retry_time=0,
         connect_timeout=settings.ALIYUN_CONNECT_TIMEOUT,
         timeout=settings.ALIYUN_READ_TIMEOUT,
         verify=settings.ALIYUN_CA_BUNDLE or True,
     )
-    # The signer is chosen in the constructor; make sure it is the agent's STS signer.
-    if not isinstance(client._signer, StsTokenSigner):
-        raise CredentialOverrideError("aliyun-python-sdk-core did not pick the STS signer")
     # The SDK sends through client.session: answers bounded in size and total time.
     client.session.close()
     client.session = BoundedSession()
     return client
 
 
-def build_request(action: str, parameters: dict[str, str]) -> CommonRequest:
-    """Return a new RPC ``CommonRequest`` for ``action`` with ``parameters`` as query parameters.
+def build_request(
+    action: str,
+    parameters: dict[str, str],
+    credentials: Credentials | None = None,
+    version: str | None = None,
+) -> RpcRequest:
+    """Return a new RPC request for ``action`` with ``parameters`` as query parameters.
 
-    Endpoint (``ALIYUN_CCC_ENDPOINT``, ``host[:port][/prefix]``), protocol and API version come
-    from settings; the method is POST, the answer format JSON.
+    ``credentials`` add ``SecurityToken`` (STS) or ``BearerToken`` with the bearer algorithm.
+    Endpoint (``ALIYUN_CCC_ENDPOINT``, ``host[:port][/prefix]``), protocol and API version
+    (``version``, default ``ALIYUN_CCC_API_VERSION``) come from settings; the method is POST,
+    the answer format JSON.
     """
-    request = CommonRequest(
-        domain=settings.ALIYUN_CCC_ENDPOINT,
-        version=settings.ALIYUN_CCC_API_VERSION,
-        action_name=action,
-        product=PRODUCT,
+    bearer = isinstance(credentials, BearerToken)
+    request = RpcRequest(
+        PRODUCT,
+        version or settings.ALIYUN_CCC_API_VERSION,
+        action,
+        signer=_BearerTokenAlgorithm if bearer else sha_hmac1,
     )
+    request.set_endpoint(settings.ALIYUN_CCC_ENDPOINT)
     request.set_method("POST")
     request.set_accept_format("JSON")
     request.set_protocol_type(
@@ -194,6 +267,11 @@ def build_request(action: str, parameters: dict[str, str]) -> CommonRequest:
     )
     for name, value in parameters.items():
         request.add_query_param(name, value)
+    # Added last, so that no request parameter can replace them.
+    if isinstance(credentials, StsCredentials):
+        request.add_query_param("SecurityToken", credentials.security_token)
+    elif bearer:
+        request.add_query_param("BearerToken", credentials.value)
     # The CRM's request id as an HTTP header: RPC signatures cover the query only, so it changes
     # nothing Alibaba checks (crmdemo.request_id).
     for name, value in upstream_headers().items():
@@ -209,8 +287,11 @@ def _decode_json_object(body: bytes | None) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def call(credentials: StsCredentials, action: str, parameters: dict[str, str]) -> CccAnswer:
-    """Call OpenAPI ``action`` once, signed with ``credentials``, and return its answer.
+def call(
+    credentials: Credentials, action: str, parameters: dict[str, str], version: str | None = None
+) -> CccAnswer:
+    """Call OpenAPI ``action`` (API ``version``, default ``ALIYUN_CCC_API_VERSION``) once as
+    ``credentials`` and return its answer.
 
     Raises ``UpstreamError`` for an HTTP error status or a 200 answer with ``Success: false``,
     ``UpstreamTimeout`` past the connect/read timeout, ``UpstreamUnavailable`` when the endpoint
@@ -218,7 +299,7 @@ def call(credentials: StsCredentials, action: str, parameters: dict[str, str]) -
     ``guard_environment``). Nothing is retried.
     """
     client = make_client(credentials)
-    request = build_request(action, parameters)
+    request = build_request(action, parameters, credentials, version)
     try:
         body = client.do_action_with_exception(request)
     except ServerException as exc:

@@ -1,15 +1,19 @@
 """The softphone proxy: validate an SDK call, forward it as the agent, translate the answer.
 
-Flow (docs/PROTOCOL.md §2 and §4): the 1.x WorkbenchSdk posts
-``?action=<Api>`` with ``request=<JSON object>``; the action is checked against
-``CCC_PROXY_ALLOWED_ACTIONS``, ``InstanceId`` pinned to ``ALIYUN_CCC_INSTANCE_ID``, keys and values
+Flow (docs/ccc-openapi.md, docs/ccc-2x.md): the WorkbenchSdk posts ``?action=<Api>`` (the 2.x
+SDK adds ``&product=CloudCallCenter&version=2020-07-01&region=<regionId>``, checked by
+``check_sdk_query``) with ``request=<JSON object>``; the action is checked against the allowlist
+(``CCC_PROXY_ALLOWED_ACTIONS``, by default the table of ``ALIYUN_CCC_API_VERSION`` in
+``ccc_proxy.actions``), ``InstanceId`` pinned to ``ALIYUN_CCC_INSTANCE_ID``, keys and values
 converted (``conversion``), the agent's access token fetched (``aliyun_oauth.services``) and
-decoded into STS credentials, and the call signed and sent (``client``). For API 2017-07-05 the
-answer is converted for the 1.x SDK; other versions are passed through.
+turned into STS credentials or a bearer token, and the call signed and sent (``client``). For
+API 2017-07-05 the answer is converted for the 1.x SDK; 2020-07-01 answers pass through as the
+public OpenAPI JSON.
 
-Errors are ``ProxyError``: an HTTP status plus the demo's error body
+Errors are ``ProxyError``: an HTTP status plus, for 1.x, the demo's error body
 ``{"requestId", "errorCode", "message"}`` (``linkUrl`` added when the agent must link the
-Alibaba Cloud account).
+Alibaba Cloud account), for 2.x the OpenAPI envelope ``{"RequestId", "Code", "HttpStatusCode",
+"Message", "Params", "Data"}`` (``Data.LinkUrl`` then).
 """
 
 import json
@@ -25,41 +29,13 @@ from django.conf import settings
 from django.urls import reverse
 
 from aliyun_oauth import services as oauth
-from ccc_proxy import client
+from ccc_proxy import actions, client
 from ccc_proxy.conversion import ConversionError, to_openapi_parameters, to_sdk_response
 from crmdemo.request_id import current_request_id
 
 logger = logging.getLogger("ccc_proxy")
 
-# The API version whose answers the 1.x SDK wants converted (docs/PROTOCOL.md §2).
-SDK_1X_API_VERSION = "2017-07-05"
-
-# Actions that only read, so that repeating one after a token refresh cannot do anything twice.
-# Anything else (call control such as MakeCall or AnswerCall, device and status changes,
-# LaunchAppraise) is never repeated by the proxy, even when the upstream refused the token.
-RETRY_SAFE_ACTIONS = frozenset(
-    {
-        "RequestLoginInfo",
-        "RefreshToken",
-        "ListSkillGroupsOfUser",
-        "GetConfig",
-        "ListConfig",
-        "GetServiceExtensions",
-        "ListRecentCallRecords",
-        "GetNumberRegionInfo",
-        "PickGlobalOutboundNumbers",
-        "ListOutboundPhoneNumberOfUser",
-        "ListRealTimeAgent",
-        "ListAgentStates",
-        "ListRecordingsByContactId",
-        "GetTURNCredentials",
-        "GetTURNServerList",
-        "ListAgentDevices",
-        "DownloadRecording",
-    }
-)
-
-# Upstream error codes meaning "these credentials are expired or unknown" (docs/PROTOCOL.md §4, and
+# Upstream error codes meaning "these credentials are expired or unknown" (docs/ccc-openapi.md, and
 # the Alibaba Cloud gateway's documented access-key errors).
 TOKEN_REJECTED_CODES = frozenset(
     {
@@ -69,6 +45,9 @@ TOKEN_REJECTED_CODES = frozenset(
         "InvalidAccessKeyId.NotFound",
         "InvalidAccessKeyId.Inactive",
         "InvalidAccessKeyId",
+        # Bearer mode: the code for an unknown bearer token is the sandbox's (Alibaba's is
+        # unconfirmed); an expired one is InvalidSecurityToken.Expired there too.
+        "InvalidBearerToken.NotFound",
     }
 )
 
@@ -79,6 +58,7 @@ MAX_REQUEST_NESTING = 32
 _JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 _ACTION_RE = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
+
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -109,8 +89,21 @@ class ProxyError(Exception):
         self.link_url = link_url
         self.retry_after = retry_after
 
-    def as_json(self) -> dict[str, str]:
-        """The body sent to the SDK: ``{"requestId", "errorCode", "message"[, "linkUrl"]}``."""
+    def as_json(self, version: str | None = None) -> dict[str, Any]:
+        """The body sent to the SDK of API ``version`` (default ``ALIYUN_CCC_API_VERSION``):
+        1.x ``{"requestId", "errorCode", "message"[, "linkUrl"]}``; 2.x the OpenAPI envelope
+        ``{"RequestId", "Code", "HttpStatusCode", "Message", "Params", "Data"}`` with
+        ``Data: {"LinkUrl"}`` or null, so that the 2.x SDK's ``onErrorNotify`` shows the code
+        and the request id."""
+        if (version or settings.ALIYUN_CCC_API_VERSION) == actions.API_2020:
+            return {
+                "RequestId": self.request_id,
+                "Code": self.error_code,
+                "HttpStatusCode": self.status,
+                "Message": self.message,
+                "Params": [],
+                "Data": {"LinkUrl": self.link_url} if self.link_url else None,
+            }
         body = {"requestId": self.request_id, "errorCode": self.error_code, "message": self.message}
         if self.link_url:
             body["linkUrl"] = self.link_url
@@ -128,8 +121,37 @@ class ProxyResult:
 
 
 def allowed_actions() -> list[str]:
-    """The actions the proxy forwards (``CCC_PROXY_ALLOWED_ACTIONS``), in settings order."""
-    return list(settings.CCC_PROXY_ALLOWED_ACTIONS)
+    """The actions the proxy forwards: ``CCC_PROXY_ALLOWED_ACTIONS`` when set, else every action
+    of ``ALIYUN_CCC_API_VERSION``'s table (``ccc_proxy.actions``), in that order."""
+    configured = list(settings.CCC_PROXY_ALLOWED_ACTIONS)
+    return configured or actions.default_allowed(settings.ALIYUN_CCC_API_VERSION)
+
+
+def check_sdk_query(product: str | None, version: str | None, region: str | None) -> None:
+    """Check the ``product``, ``version`` and ``region`` query parameters of an SDK call.
+
+    The 2.x SDK always sends all three (``CloudCallCenter``, ``2020-07-01``, its
+    ``regionId``); the 1.x SDK sends none. Each one given must match this server (product
+    ``CloudCallCenter``, ``ALIYUN_CCC_API_VERSION``, ``ALIYUN_CCC_REGION``); with API
+    2020-07-01 configured all three are required. Raises ``ProxyError`` 400
+    (``InvalidProduct``, ``InvalidVersion``, ``InvalidRegion``) before anything is sent.
+    """
+    configured = settings.ALIYUN_CCC_API_VERSION
+    checks = (
+        ("product", product, actions.SDK_2X_PRODUCT, "InvalidProduct"),
+        ("version", version, configured, "InvalidVersion"),
+        ("region", region, settings.ALIYUN_CCC_REGION, "InvalidRegion"),
+    )
+    for name, given, expected, code in checks:
+        if given is None and configured != actions.API_2020:
+            continue
+        if given != expected:
+            raise ProxyError(
+                400,
+                code,
+                f"the {name} query parameter must be {expected!r} on this server"
+                + (f", not {given[:64]!r}" if given is not None else ""),
+            )
 
 
 def read_request_text(
@@ -234,7 +256,7 @@ def check_action(action: str | None) -> str:
         raise ProxyError(400, "MissingAction", "the action query parameter is missing")
     if not _ACTION_RE.fullmatch(action):
         raise ProxyError(400, "InvalidAction", "the action is not an API name")
-    if action not in settings.CCC_PROXY_ALLOWED_ACTIONS:
+    if action not in allowed_actions():
         raise ProxyError(403, "ActionNotAllowed", f"{action} is not allowed through this proxy")
     return action
 
@@ -273,7 +295,7 @@ def _not_linked(exc: oauth.NotLinked) -> ProxyError:
     return ProxyError(401, "NotAuthenticated", message, link_url=reverse("aliyun_oauth:authorize"))
 
 
-def _credentials(user, rejected_token: str | None = None) -> tuple[str, client.StsCredentials]:
+def _credentials(user, rejected_token: str | None = None) -> tuple[str, client.Credentials]:
     try:
         token = oauth.get_valid_token(user, rejected_token=rejected_token)
     except oauth.NotLinked as exc:
@@ -283,7 +305,7 @@ def _credentials(user, rejected_token: str | None = None) -> tuple[str, client.S
             502, "OAuthUnavailable", "the Alibaba Cloud sign-in service did not answer"
         ) from exc
     try:
-        return token.access_token, client.decode_sts_credentials(token.access_token)
+        return token.access_token, client.credentials_for(token.access_token)
     except client.InvalidAccessToken as exc:
         raise ProxyError(
             502, "InvalidAccessToken", f"the provider's access token is unusable: {exc}"
@@ -299,7 +321,7 @@ def _token_rejected(exc: client.UpstreamError) -> bool:
     return exc.http_status < 500 and exc.code in TOKEN_REJECTED_CODES
 
 
-def _call(credentials: client.StsCredentials, action: str, parameters: dict[str, str]):
+def _call(credentials: client.Credentials, action: str, parameters: dict[str, str]):
     try:
         return client.call(credentials, action, parameters)
     except client.CredentialOverrideError as exc:
@@ -320,7 +342,7 @@ def forward(user, action: str | None, request_text: str) -> ProxyResult:
     before any upstream call. When the upstream refuses the credentials
     (``TOKEN_REJECTED_CODES``) the token is refreshed through
     ``get_valid_token(user, rejected_token=...)``; the call is then repeated once if the action
-    is in ``RETRY_SAFE_ACTIONS``, otherwise the upstream error is returned. Raises
+    is retry-safe (``ccc_proxy.actions``), otherwise the upstream error is returned. Raises
     ``ProxyError`` for every failure (see the module docstring).
     """
     action = check_action(action)
@@ -333,7 +355,8 @@ def forward(user, action: str | None, request_text: str) -> ProxyResult:
         if not _token_rejected(exc):
             raise _upstream_error(exc) from exc
         new_token, new_credentials = _credentials(user, rejected_token=access_token)
-        if action not in RETRY_SAFE_ACTIONS or new_token == access_token:
+        retry_safe = actions.is_retry_safe(settings.ALIYUN_CCC_API_VERSION, action)
+        if not retry_safe or new_token == access_token:
             raise _upstream_error(exc) from exc
         retried = True
         try:
@@ -341,7 +364,7 @@ def forward(user, action: str | None, request_text: str) -> ProxyResult:
         except client.UpstreamError as again:
             raise _upstream_error(again) from again
     body = answer.body
-    if settings.ALIYUN_CCC_API_VERSION == SDK_1X_API_VERSION:
+    if settings.ALIYUN_CCC_API_VERSION == actions.API_2017:
         try:
             body = to_sdk_response(body)
         except RecursionError as exc:  # absurdly deep answers only

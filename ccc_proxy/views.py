@@ -64,6 +64,8 @@ def _softphone_request_text(request: HttpRequest) -> str:
         raise ProxyError(401, "LoginRequired", "sign in to the CRM first")
     if request.headers.get("Sec-Fetch-Site") not in _SAME_ORIGIN:
         raise ProxyError(403, "CrossOriginRefused", "cross-origin requests are refused")
+    query = request.GET
+    services.check_sdk_query(query.get("product"), query.get("version"), query.get("region"))
     if request.content_type == "multipart/form-data":
         body, form_request = b"", request.POST.get("request")
     else:
@@ -109,10 +111,12 @@ def _refused(
 @csrf_exempt  # only so that an unreadable body is answered in JSON before the CSRF check...
 def api(request: HttpRequest) -> JsonResponse:
     """``POST /aliyun/ccc/api?action=<Api>`` with ``request=<JSON object>`` (form field, query
-    parameter, or the raw body): the 1.x softphone SDK's ``ajaxPath``.
+    parameter, or the raw body): the softphone SDK's ``ajaxPath``. The 2.x SDK adds
+    ``&product=CloudCallCenter&version=2020-07-01&region=<regionId>`` (checked).
 
-    200 with the converted answer, or ``{"requestId", "errorCode", "message"}`` with 400, 401,
-    403, 405, 413, the upstream's 4xx, 502, 503 or 504 (see ``services``). CSRF is enforced by
+    200 with the answer (converted for 1.x, as is for 2.x), or the error body of
+    ``ProxyError.as_json`` with 400, 401, 403, 405, 413, the upstream's 4xx, 502, 503 or 504
+    (see ``services``). CSRF is enforced by
     Django's ``CsrfViewMiddleware`` (as ``csrf_protect``, right after the body is read; the SDK
     sends ``X-CSRFToken`` through ``ajaxHeaders``); a rejection is answered in the same JSON
     shape by ``csrf_failure``. A body Django refuses to parse (too

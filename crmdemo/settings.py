@@ -378,6 +378,11 @@ if SANDBOX_ENABLED:
     SANDBOX_ACCESS_TOKEN_LIFETIME = env.int("SANDBOX_ACCESS_TOKEN_LIFETIME", default=3600)
     SANDBOX_REFRESH_TOKEN_LIFETIME = env.int("SANDBOX_REFRESH_TOKEN_LIFETIME", default=30 * 86400)
     SANDBOX_CODE_LIFETIME = env.int("SANDBOX_CODE_LIFETIME", default=300)
+    # "sts": access tokens are base64url STS JSON, as Alibaba's observed ones; "opaque": random
+    # text, so that clients call CCC in bearer mode (SignatureType=BEARERTOKEN).
+    SANDBOX_ACCESS_TOKEN_FORMAT = env.str("SANDBOX_ACCESS_TOKEN_FORMAT", default="sts")
+    if SANDBOX_ACCESS_TOKEN_FORMAT not in ("sts", "opaque"):
+        raise ImproperlyConfigured("SANDBOX_ACCESS_TOKEN_FORMAT must be 'sts' or 'opaque'.")
     # Answer each refresh with a new refresh_token and revoke the used one (Alibaba does not
     # rotate; providers that do test the CRM's one-refresh-at-a-time lock).
     SANDBOX_ROTATE_REFRESH_TOKENS = env.bool("SANDBOX_ROTATE_REFRESH_TOKENS", default=False)
@@ -467,17 +472,33 @@ ALIYUN_UPSTREAM_DEADLINE = env.float("ALIYUN_UPSTREAM_DEADLINE", default=15.0)
 # one is refused as a bad upstream answer (502) and nothing of it is stored.
 ALIYUN_MAX_ANSWER_BYTES = env.int("ALIYUN_MAX_ANSWER_BYTES", default=1024 * 1024)
 
-# Cloud Call Center.
-ALIYUN_CCC_INSTANCE_ID = env.str("ALIYUN_CCC_INSTANCE_ID", default="ccc-sandbox-instance")
+# Cloud Call Center. API 2020-07-01 (CCC 2.x, softphone SDK 2.x) is what current instances speak;
+# 2017-07-05 keeps a CCC 1.0 instance and the 1.x softphone SDK. The instance id default and the
+# SDK assets follow the version (docs/ccc-2x.md).
+ALIYUN_CCC_API_VERSION = env.str("ALIYUN_CCC_API_VERSION", default="2020-07-01")
+if ALIYUN_CCC_API_VERSION not in ("2017-07-05", "2020-07-01"):
+    raise ImproperlyConfigured("ALIYUN_CCC_API_VERSION must be 2017-07-05 or 2020-07-01.")
+_CCC_2X = ALIYUN_CCC_API_VERSION == "2020-07-01"
+ALIYUN_CCC_INSTANCE_ID = env.str(
+    "ALIYUN_CCC_INSTANCE_ID", default="ccc-sandbox" if _CCC_2X else "ccc-sandbox-instance"
+)
 ALIYUN_CCC_REGION = env.str("ALIYUN_CCC_REGION", default="cn-shanghai")
-ALIYUN_CCC_API_VERSION = env.str("ALIYUN_CCC_API_VERSION", default="2017-07-05")
-# host[:port][/path-prefix] given to aliyun-python-sdk-core's CommonRequest.set_domain().
+# host[:port][/path-prefix] given to aliyun-python-sdk-core's RpcRequest.set_endpoint().
 ALIYUN_CCC_ENDPOINT = env.str("ALIYUN_CCC_ENDPOINT", default=_ccc_endpoint)
 ALIYUN_CCC_PROTOCOL = env.str("ALIYUN_CCC_PROTOCOL", default="https")
-# Softphone SDK assets (WorkbenchSdk 0.2.8); in sandbox mode the stand-in is served locally.
+# Softphone SDK assets: 2.x WorkbenchSdk 1.1.4 or 1.x 0.2.8 from g.alicdn.com; in sandbox mode the
+# stand-in of the same major version is served locally.
 if SANDBOX_ENABLED:
-    _sdk_scripts = [f"/{STATIC_URL}aliyun_sandbox/workbench-sdk.js"]
+    _sdk_name = "workbench-sdk-v2" if _CCC_2X else "workbench-sdk"
+    _sdk_scripts = [f"/{STATIC_URL}aliyun_sandbox/{_sdk_name}.js"]
     _sdk_css = [f"/{STATIC_URL}aliyun_sandbox/workbench-sdk.css"]
+elif _CCC_2X:
+    _sdk_scripts = [
+        "https://g.alicdn.com/cloudcallcenter/SIPml/0.1.9/SIPml-api.js",
+        "https://g.alicdn.com/cloudcallcenter-voip/web-agentbar-sdk/1.1.5/index.js",
+        "https://g.alicdn.com/cloudcallcenter/web-workbench-sdk/1.1.4/workbenchSdk.min.js",
+    ]
+    _sdk_css = ["https://g.alicdn.com/acca/workbench-sdk/1.1.4/main.min.css"]
 else:
     _sdk_scripts = [
         "https://g.alicdn.com/crm/acc-phone/1.1.0/SIPml-api.js",
@@ -489,34 +510,9 @@ ALIYUN_SDK_SCRIPT_URLS = env.list("ALIYUN_SDK_SCRIPT_URLS", default=_sdk_scripts
 ALIYUN_SDK_CSS_URLS = env.list("ALIYUN_SDK_CSS_URLS", default=_sdk_css)
 
 # --- CCC proxy (/aliyun/ccc/api) ---------------------------------------------------------------
-# Actions the softphone may call through the proxy; default = what the 1.x SDK (API 2017-07-05)
-# calls (docs/PROTOCOL.md section 2).
-CCC_PROXY_ALLOWED_ACTIONS = env.list(
-    "CCC_PROXY_ALLOWED_ACTIONS",
-    default=[
-        "RequestLoginInfo",
-        "RefreshToken",
-        "ListSkillGroupsOfUser",
-        "GetConfig",
-        "ListConfig",
-        "GetServiceExtensions",
-        "ListRecentCallRecords",
-        "PickGlobalOutboundNumbers",
-        "GetNumberRegionInfo",
-        "LaunchAppraise",
-        "ListOutboundPhoneNumberOfUser",
-        "ListRealTimeAgent",
-        "ListAgentStates",
-        "ListRecordingsByContactId",
-        "GetTURNCredentials",
-        "GetTURNServerList",
-        "AddAgentDevice",
-        "ModifyAgentDevice",
-        "ListAgentDevices",
-        "ResetUserStatus",
-        "DownloadRecording",
-    ],
-)
+# Actions the softphone may call through the proxy; empty (the default) = every action the SDK of
+# ALIYUN_CCC_API_VERSION calls (the tables in ccc_proxy/actions.py).
+CCC_PROXY_ALLOWED_ACTIONS = env.list("CCC_PROXY_ALLOWED_ACTIONS", default=[])
 # Largest softphone request accepted, bytes (body, or the `request` query parameter).
 CCC_PROXY_MAX_BODY_BYTES = env.int("CCC_PROXY_MAX_BODY_BYTES", default=64 * 1024)
 # Most top-level parameters accepted in one softphone request.

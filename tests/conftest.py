@@ -40,6 +40,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def ccc_api_version(request, settings):
+    """CCC 1.x (API 2017-07-05, the 1.x stand-in) for the tests written for it; tests marked
+    ``ccc2x`` get the 2.x defaults (API 2020-07-01, instance ``ccc-sandbox``, the 2.x stand-in),
+    which are also the settings' defaults (tests/crmdemo/test_ccc_defaults.py)."""
+    if request.node.get_closest_marker("ccc2x"):
+        version, instance, script = "2020-07-01", "ccc-sandbox", "workbench-sdk-v2.js"
+    else:
+        version, instance, script = "2017-07-05", "ccc-sandbox-instance", "workbench-sdk.js"
+    settings.ALIYUN_CCC_API_VERSION = version
+    settings.ALIYUN_CCC_INSTANCE_ID = instance
+    static = "/" + settings.STATIC_URL.lstrip("/")  # Django may have made it absolute
+    settings.ALIYUN_SDK_SCRIPT_URLS = [f"{static}aliyun_sandbox/{script}"]
+    settings.ALIYUN_SDK_CSS_URLS = [f"{static}aliyun_sandbox/workbench-sdk.css"]
+    return version
+
+
 @pytest.fixture
 def sandbox(live_server, settings):
     """Point every Alibaba Cloud setting at the sandbox served by ``live_server`` (plain HTTP).

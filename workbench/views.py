@@ -40,6 +40,8 @@ def home(request):
         "linked": linked,
         "canViewCustomers": can_view_customers,
         "instanceId": settings.ALIYUN_CCC_INSTANCE_ID,
+        "regionId": settings.ALIYUN_CCC_REGION,
+        "apiVersion": settings.ALIYUN_CCC_API_VERSION,
         "ajaxPath": reverse("ccc_proxy:api"),
         "ajaxMethod": "post",
         "csrfToken": get_token(request),

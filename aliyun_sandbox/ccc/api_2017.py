@@ -172,17 +172,26 @@ def _cdr(call: Call) -> dict:
     }
 
 
-def _recent_calls(ctx: Context) -> dict:
-    page = ctx.integer("PageNumber", 1)
-    size = ctx.integer("PageSize", 10, high=100)
+def calls_between(ctx: Context, stop_name: str):
+    """The caller's calls (newest first), filtered by the millisecond parameters ``StartTime``
+    (inclusive) and ``stop_name`` (exclusive: 1.x ``StopTime``, 2.x ``EndTime``) and by
+    ``Criteria`` (part of the caller or callee number). Reads only: show the rows through
+    :func:`simulator.as_seen`."""
     qs = Call.objects.filter(agent=ctx.user).select_related("agent")
-    for name, lookup in (("StartTime", "created_at__gte"), ("StopTime", "created_at__lt")):
+    for name, lookup in (("StartTime", "created_at__gte"), (stop_name, "created_at__lt")):
         if ctx.get(name):
             millis = ctx.integer(name, 0, low=0, high=10**14)
             qs = qs.filter(**{lookup: datetime.fromtimestamp(millis / 1000, UTC)})
     criteria = ctx.get("Criteria")
     if criteria:
         qs = qs.filter(caller__contains=criteria) | qs.filter(callee__contains=criteria)
+    return qs
+
+
+def _recent_calls(ctx: Context) -> dict:
+    page = ctx.integer("PageNumber", 1)
+    size = ctx.integer("PageSize", 10, high=100)
+    qs = calls_between(ctx, "StopTime")
     total = qs.count()
     rows = simulator.as_seen(list(qs[(page - 1) * size : page * size]))
     return {
@@ -250,6 +259,7 @@ _STATE_NAMES = {
     AgentState.SIGNED_IN: "Break",
     AgentState.READY: "Ready",
     AgentState.BREAK: "Break",
+    AgentState.WORKING: "Break",  # a 2.x agent's after-call work; 1.x has no such state
 }
 
 
@@ -353,9 +363,14 @@ def _turn_credentials(ctx: Context) -> dict:
     }
 
 
-def _turn_servers(ctx: Context) -> dict:
+def turn_servers() -> list[dict]:
+    """The sandbox's TURN servers (none run: the stand-ins carry no audio)."""
     host = settings.SANDBOX_BASE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return {"TurnServerListConfig": json.dumps([{"urls": f"turn:{host}:3478"}])}
+    return [{"urls": f"turn:{host}:3478", "region": "default"}]
+
+
+def _turn_servers(ctx: Context) -> dict:
+    return {"TurnServerListConfig": json.dumps(turn_servers())}
 
 
 def _reset_user_status(ctx: Context) -> dict:
@@ -377,7 +392,8 @@ def _bool(ctx: Context, name: str) -> bool:
     return value in ("true", "1")
 
 
-def _add_device(ctx: Context) -> dict:
+def add_device(ctx: Context) -> dict:
+    """AddAgentDevice: record the caller's softphone device; ``{"AgentDeviceId"}``."""
     device = AgentDevice.objects.create(
         user=ctx.user,
         client_ip=ctx.get("ClientIp")[:64],
@@ -433,7 +449,7 @@ def _make_call(ctx: Context) -> dict:
 class Action:
     """An implemented action: its handler and mandatory parameters (besides ``InstanceId``)."""
 
-    handler: Callable[[Context], dict]
+    handler: Callable[[Context], object]
     required: tuple[str, ...] = ()
 
 
@@ -455,7 +471,7 @@ ACTIONS: dict[str, Action] = {
     # 2017-07-05 spells these GetTURN... (GetTurn... are the 2020-07-01 names).
     "GetTURNCredentials": Action(_turn_credentials),
     "GetTURNServerList": Action(_turn_servers),
-    "AddAgentDevice": Action(_add_device, ("ClientIp",)),
+    "AddAgentDevice": Action(add_device, ("ClientIp",)),
     "ModifyAgentDevice": Action(_modify_device, ("AgentDeviceId", "IsLogin")),
     "ListAgentDevices": Action(_list_devices),
     "ResetUserStatus": Action(_reset_user_status, ("RamIdList",)),
@@ -482,58 +498,85 @@ def refuse_unreadable(message: str, status: int, host: str) -> tuple[int, dict]:
     return status, error_body(exc, str(uuid.uuid4()).upper(), host)
 
 
+def check_request(method: str, params: dict[str, str], known: set[str], version: str) -> Caller:
+    """The gateway's checks common to both API versions; returns who called.
+
+    Order: Action present and in ``known`` (``InvalidAction.NotFound`` 404), Version equal to
+    ``version`` (``InvalidVersion`` 400), Format JSON, authentication (see
+    :func:`aliyun_sandbox.ccc.signature.authenticate`: HMAC or bearer, timestamp, nonce), the
+    token's scope (``Forbidden.RAM`` 403), ``InstanceId`` (``MissingParameter`` 400,
+    ``NotExists.InstanceId`` 404). Raises :class:`OpenApiError`.
+    """
+    name = params.get("Action", "")
+    if not name:
+        raise missing("Action")
+    if name not in known:
+        raise OpenApiError(
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+            404,
+        )
+    if not params.get("Version"):
+        raise missing("Version")
+    if params["Version"] != version:
+        raise OpenApiError(
+            "InvalidVersion",
+            f"Specified parameter Version is not valid (the sandbox serves {VERSION} and "
+            "2020-07-01).",
+            400,
+        )
+    if params.get("Format", "JSON").upper() != "JSON":
+        raise OpenApiError("InvalidParameter", "The sandbox answers Format=JSON only.", 400)
+    caller: Caller = authenticate(method, params)
+    scopes = caller.token.scope.split()
+    if scopes and CCC_SCOPE not in scopes:
+        raise OpenApiError(
+            "Forbidden.RAM",
+            f"User not authorized to operate on the specified resource: the token lacks "
+            f"the {CCC_SCOPE} scope.",
+            403,
+        )
+    if not params.get("InstanceId"):
+        raise missing("InstanceId")
+    if params["InstanceId"] != settings.ALIYUN_CCC_INSTANCE_ID:
+        raise OpenApiError(
+            "NotExists.InstanceId",
+            f"The specified instance {params['InstanceId']} does not exist.",
+            404,
+        )
+    return caller
+
+
+def run(
+    method: str,
+    params: dict[str, str],
+    actions: dict[str, Action],
+    version: str,
+    blank_code: str = "",
+):
+    """Run the request's action of ``actions`` (API ``version``) and return what its handler
+    returns: :func:`check_request`, then the action's mandatory parameters (absent:
+    ``MissingParameter`` 400; given but blank: ``blank_code`` 400 when one is given, as 2.x's
+    ``Parameter.Blank``), then the handler. Raises :class:`OpenApiError`."""
+    caller = check_request(method, params, set(actions), version)
+    action = actions[params["Action"]]
+    for required in action.required:
+        given = params.get(required)
+        if given is not None and not given.strip() and blank_code:
+            raise OpenApiError(blank_code, f'The parameter "{required}" is blank.', 400)
+        if not given:
+            raise missing(required)
+    return action.handler(Context(user=caller.token.user, params=params))
+
+
 def handle(method: str, params: dict[str, str], host: str) -> tuple[int, dict]:
-    """Answer one OpenAPI request: ``(http_status, JSON body)``; never raises.
+    """Answer one 2017-07-05 OpenAPI request: ``(http_status, JSON body)``; never raises.
 
     ``params`` are the query and form parameters merged; ``host`` goes into ``HostId``.
-    Order of checks: Action present and known (``InvalidAction.NotFound`` 404), Version
-    (``InvalidVersion`` 400), authentication (see :func:`ccc_signature.authenticate`), the
-    token's scope (``Forbidden.RAM`` 403), ``InstanceId`` (``MissingParameter`` 400,
-    ``NotExists.InstanceId`` 404), the action's mandatory parameters.
     """
     request_id = str(uuid.uuid4()).upper()
     try:
-        name = params.get("Action", "")
-        if not name:
-            raise missing("Action")
-        action = ACTIONS.get(name)
-        if action is None:
-            raise OpenApiError(
-                "InvalidAction.NotFound",
-                "Specified api is not found, please check your url and method.",
-                404,
-            )
-        if not params.get("Version"):
-            raise missing("Version")
-        if params["Version"] != VERSION:
-            raise OpenApiError(
-                "InvalidVersion",
-                f"Specified parameter Version is not valid (the sandbox serves {VERSION}).",
-                400,
-            )
-        if params.get("Format", "JSON").upper() != "JSON":
-            raise OpenApiError("InvalidParameter", "The sandbox answers Format=JSON only.", 400)
-        caller: Caller = authenticate(method, params)
-        scopes = caller.token.scope.split()
-        if scopes and CCC_SCOPE not in scopes:
-            raise OpenApiError(
-                "Forbidden.RAM",
-                f"User not authorized to operate on the specified resource: the token lacks "
-                f"the {CCC_SCOPE} scope.",
-                403,
-            )
-        if not params.get("InstanceId"):
-            raise missing("InstanceId")
-        if params["InstanceId"] != settings.ALIYUN_CCC_INSTANCE_ID:
-            raise OpenApiError(
-                "NotExists.InstanceId",
-                f"The specified instance {params['InstanceId']} does not exist.",
-                404,
-            )
-        for required in action.required:
-            if not params.get(required):
-                raise missing(required)
-        payload = action.handler(Context(user=caller.token.user, params=params))
+        payload = run(method, params, ACTIONS, VERSION)
     except OpenApiError as exc:
         return exc.status, error_body(exc, request_id, host)
     body = {"RequestId": request_id, "Success": True, "Code": "OK", "Message": ""}

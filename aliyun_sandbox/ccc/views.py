@@ -7,7 +7,7 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from aliyun_sandbox.ccc import api_2017 as ccc
+from aliyun_sandbox.ccc import api_2017, api_2020
 from aliyun_sandbox.request_parsing import UnreadableRequest, query_and_form
 
 
@@ -27,15 +27,18 @@ def sandbox_only(view):
 @require_http_methods(["GET", "POST"])
 @sandbox_only
 def openapi(request):
-    """Parse the RPC request (query + form body) and answer with :func:`ccc.handle` (or
-    :func:`ccc.refuse_unreadable` when Django refuses to parse it)."""
+    """Parse the RPC request (query + form body) and answer with the ``handle`` of the API
+    version it names (``Version`` 2020-07-01: :mod:`api_2020`, else :mod:`api_2017`), or
+    ``refuse_unreadable`` when Django refuses to parse it."""
     host = request.get_host()
     try:
         query, form = query_and_form(request)
     except UnreadableRequest as exc:
-        status, body = ccc.refuse_unreadable(str(exc), exc.status, host)
+        status, body = api_2017.refuse_unreadable(str(exc), exc.status, host)
     else:
-        status, body = ccc.handle(request.method, {**query.dict(), **form.dict()}, host)
+        params = {**query.dict(), **form.dict()}
+        api = api_2020 if params.get("Version") == api_2020.VERSION else api_2017
+        status, body = api.handle(request.method, params, host)
     response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     response["x-acs-request-id"] = body["RequestId"]
     return response
@@ -43,7 +46,7 @@ def openapi(request):
 
 def _unreadable(request, message: str, status: int):
     """The OpenAPI envelope for a request the project's middleware refused before parsing."""
-    status, body = ccc.refuse_unreadable(message, status, request.get_host())
+    status, body = api_2017.refuse_unreadable(message, status, request.get_host())
     return JsonResponse(body, status=status, headers={"x-acs-request-id": body["RequestId"]})
 
 

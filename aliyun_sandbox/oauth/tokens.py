@@ -3,8 +3,11 @@
 Alibaba Cloud's token endpoint answers ``access_token`` = base64url (no padding) of the JSON
 ``{"AccessKeyId": "STS.…", "AccessKeySecret": "…", "SecurityToken": "…", "Expiration": "…"}``
 (observed; see docs/PROTOCOL.md §1). These STS credentials sign CCC OpenAPI calls
-(signature v1.0, docs/PROTOCOL.md §4). The sandbox issues the same shape and keeps what it needs to
-verify those signatures later.
+(signature v1.0, docs/PROTOCOL.md §4). The sandbox issues the same shape and keeps what it needs
+to verify those signatures later. With ``SANDBOX_ACCESS_TOKEN_FORMAT = "opaque"`` it issues
+opaque access tokens instead (random text, no credentials inside), which clients send as
+``BearerToken`` (``SignatureType=BEARERTOKEN``), so that both of the CCC proxy's signing modes
+can be run.
 """
 
 import base64
@@ -39,7 +42,8 @@ def issue_access_token(
     refresh_token: RefreshToken | None = None,
     lifetime: int | None = None,
 ) -> IssuedAccessToken:
-    """Mint STS credentials for ``user`` and wrap them as an Alibaba-style access_token.
+    """Mint STS credentials for ``user`` and wrap them as an Alibaba-style access_token (or, with
+    ``settings.SANDBOX_ACCESS_TOKEN_FORMAT == "opaque"``, hand out an opaque token for them).
 
     ``lifetime`` is in seconds (default ``settings.SANDBOX_ACCESS_TOKEN_LIFETIME``). The
     ``Expiration`` inside the token is UTC ISO 8601 (``2026-11-29T14:00:00Z``).
@@ -57,6 +61,8 @@ def issue_access_token(
         "Expiration": expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     value = _b64url(json.dumps(payload, separators=(",", ":")).encode())
+    if settings.SANDBOX_ACCESS_TOKEN_FORMAT == "opaque":
+        value = "ot-" + secrets.token_urlsafe(32)
     row = AccessToken.objects.create(
         token_hash=token_hash(value),
         client_id=client_id,

@@ -92,7 +92,7 @@ def poll(user: CloudUser, connid: str = "") -> dict:
 
     clean_up_now_and_then()
     simulator.release_gone_agents()
-    state = simulator.touch(user)
+    simulator.touch(user)
     call = None
     if connid:
         try:
@@ -101,6 +101,9 @@ def poll(user: CloudUser, connid: str = "") -> dict:
             call = None
     if call is None:
         call = simulator.live_call(user)
+    # The status is read after the call: a call's release and the after-call work it starts
+    # are committed together, so a call seen released never comes with the status before it.
+    state = simulator.agent_state(user)
     return {"status": simulator.effective_status(state), "call": simulator.call_json(call)}
 
 
@@ -120,6 +123,9 @@ def control(user: CloudUser, command: str, params: dict[str, str]) -> dict:
             params.get("status", ""),
             [g for g in groups.split(",") if g] if groups is not None else None,
         )
+        if state.device_id:  # a 1.x softphone now: no 2.x device, no after-call work
+            state.device_id = ""
+            state.save(update_fields=["device_id"])
         return {"status": state.status, "call": simulator.call_json(simulator.live_call(user))}
     if command == "call":
         call = simulator.place_outbound(user, params.get("callee", ""), params.get("caller", ""))

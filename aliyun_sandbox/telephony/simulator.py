@@ -293,16 +293,50 @@ def answer(call: Call, by: str) -> Call:
 
 
 def hang_up(call: Call, by: str) -> Call:
-    """Release a live call; ``by`` is ``"agent"`` or ``"remote"`` (who may also give up a
-    QUEUED call)."""
+    """Release a live call; ``by`` is ``"agent"``, ``"remote"`` (who may also give up a QUEUED
+    call) or ``"transfer"`` (the agent's leg after a blind transfer).
+
+    A 2.x agent (one signed in with a ``DeviceId``) whose answered call ends goes WORKING
+    (after-call work) until ReadyForService, as CCC 2.x does; a 1.x softphone keeps its status.
+    """
     allowed = {Call.RINGING, Call.TALKING, Call.HELD}
-    return _transition(
-        call,
-        allowed | {Call.QUEUED} if by == "remote" else allowed,
-        state=Call.RELEASED,
-        released_by=by,
-        released_at=timezone.now(),
-    )
+    with transaction.atomic(using=SANDBOX_DB):
+        released = _transition(
+            call,
+            allowed | {Call.QUEUED} if by == "remote" else allowed,
+            state=Call.RELEASED,
+            released_by=by,
+            released_at=timezone.now(),
+        )
+        if released.answered_at:
+            AgentState.objects.filter(user_id=released.agent_id).exclude(device_id="").exclude(
+                status=AgentState.OFFLINE
+            ).update(status=AgentState.WORKING, changed_at=timezone.now())
+    return released
+
+
+def blind_transfer(call: Call, target: CloudUser) -> Call:
+    """Hand the remote party of the agent's TALKING or HELD ``call`` to agent ``target``: a new
+    inbound call rings ``target`` (or waits QUEUED while it is busy) from the remote party's
+    number, and the agent's leg is released (``released_by`` "transfer"). Returns the new call.
+    Raises :class:`SimulatorError` (``AgentNotReady`` when ``target`` is not READY,
+    ``CallStateError``, ``Parameter.Invalid`` for a transfer to oneself)."""
+    if target.pk == call.agent_id:
+        raise SimulatorError("Parameter.Invalid", "A call cannot be transferred to its agent.", 400)
+    if call.state not in (Call.TALKING, Call.HELD):
+        raise SimulatorError(
+            "CallStateError", f"The call is {call.state.lower()}; cannot do that now."
+        )
+    remote = call.caller if call.direction == Call.INBOUND else call.callee
+    with transaction.atomic(using=SANDBOX_DB):
+        new_call = ring_agent(target, remote, call.skill_group_id)
+        hang_up(call, by="transfer")
+    return new_call
+
+
+def set_muted(call: Call, muted: bool) -> Call:
+    """Mute or unmute the agent's microphone on a TALKING or HELD call (2.x MuteCall)."""
+    return _transition(call, {Call.TALKING, Call.HELD}, muted=muted)
 
 
 def hold(call: Call) -> Call:
@@ -378,6 +412,7 @@ def call_json(call: Call | None) -> dict | None:
         "skillGroupId": call.skill_group_id,
         "state": call.state.lower(),
         "releasedBy": call.released_by,
+        "muted": call.muted,
         "createdAt": iso(call.created_at),
         "answerAt": iso(call.answer_at),
         "answeredAt": iso(call.answered_at),

@@ -397,9 +397,13 @@ def test_wrong_instance_unknown_action_and_missing_parameters(sandbox, creds):
             resp = raw_call(sandbox, params, sign=False)
         assert (resp.status_code, resp.json()["Code"]) == (400, "MissingParameter"), name
         assert name in resp.json()["Message"]
-    params = common_params(creds, "ListConfig", Version="2020-07-01")
+    params = common_params(creds, "ListConfig", Version="2019-01-01")
     resp = raw_call(sandbox, params, secret=creds["AccessKeySecret"])
     assert (resp.status_code, resp.json()["Code"]) == (400, "InvalidVersion")
+    # a 1.x action under 2020-07-01 (where it does not exist)
+    params = common_params(creds, "ListConfig", Version="2020-07-01")
+    resp = raw_call(sandbox, params, secret=creds["AccessKeySecret"])
+    assert (resp.status_code, resp.json()["Code"]) == (404, "InvalidAction.NotFound")
     resp = raw_call(
         sandbox,
         common_params(creds, "ListRecentCallRecords", PageSize="x"),

@@ -327,3 +327,43 @@ def test_simulator_page_queues_a_second_call_and_rings_a_withheld_number(
         ("anonymous", "queued"),
         ("13501234567", "ringing"),
     ]
+
+
+@pytest.mark.parametrize("device", ["ACC-SANDBOX-1", ""])
+def test_after_call_work_only_for_a_2x_agent(edward, device):
+    """An answered call that ends leaves a 2.x agent (signed in with a DeviceId) WORKING; a 1.x
+    softphone keeps its status. A missed call changes neither."""
+    ready(edward)
+    AgentState.objects.filter(user=edward).update(device_id=device)
+    missed = simulator.ring_agent(edward, "13501234567")
+    simulator.hang_up(missed, by="remote")
+    assert AgentState.objects.get(user=edward).status == AgentState.READY
+    call = simulator.answer(simulator.ring_agent(edward, "13501234567"), by="agent")
+    simulator.hang_up(call, by="remote")
+    expected = AgentState.WORKING if device else AgentState.READY
+    assert AgentState.objects.get(user=edward).status == expected
+
+
+def test_a_1x_softphone_signing_in_drops_the_2x_device(edward):
+    ready(edward)
+    AgentState.objects.filter(user=edward).update(device_id="ACC-SANDBOX-1")
+    agent_server.control(edward, "state", {"status": "READY", "skillGroupIds": "skg-sales"})
+    assert AgentState.objects.get(user=edward).device_id == ""
+
+
+def test_blind_transfer_rings_the_other_agent_from_the_remote_party(edward):
+    sissi = make_user("sissi")
+    ready(edward)
+    ready(sissi)
+    call = simulator.answer(simulator.ring_agent(edward, "13501234567"), by="agent")
+    with pytest.raises(simulator.SimulatorError, match="its agent"):
+        simulator.blind_transfer(call, edward)
+    AgentState.objects.filter(user=sissi).update(status=AgentState.BREAK)
+    with pytest.raises(simulator.SimulatorError, match="not ready"):
+        simulator.blind_transfer(call, sissi)
+    assert Call.objects.get(pk=call.pk).state == Call.TALKING  # nothing changed
+    ready(sissi)
+    moved = simulator.blind_transfer(call, sissi)
+    assert (moved.agent, moved.caller, moved.state) == (sissi, "13501234567", Call.RINGING)
+    left = Call.objects.get(pk=call.pk)
+    assert (left.state, left.released_by) == (Call.RELEASED, "transfer")

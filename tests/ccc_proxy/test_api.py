@@ -101,15 +101,6 @@ def test_request_json_accepted_from_query_and_raw_body(edward, fake_ccc, where):
     assert fake_ccc.requests[0]["UserId"] == "u1"
 
 
-def test_api_version_other_than_1x_is_passed_through(edward, fake_ccc, settings):
-    settings.ALIYUN_CCC_API_VERSION = "2020-07-01"
-    settings.CCC_PROXY_ALLOWED_ACTIONS = ["ListSkillLevelsOfUser"]
-    fake_ccc.handler = ok
-    response = edward.call("ListSkillLevelsOfUser", {})
-    assert response.json() == SKILLS
-    assert fake_ccc.requests[0]["Version"] == "2020-07-01"
-
-
 # --- refused before anything is forwarded -------------------------------------------------------
 
 

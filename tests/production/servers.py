@@ -161,6 +161,7 @@ class Instances:
             ALIYUN_CCC_ENDPOINT=ccc.endpoint,
             ALIYUN_CCC_PROTOCOL="http",
             ALIYUN_CCC_INSTANCE_ID="ccc-test",
+            ALIYUN_CCC_API_VERSION="2017-07-05",  # the test calls the proxy as the 1.x SDK does
             ALIYUN_CA_BUNDLE="",
         )
         env.pop("DATABASE_URL_TEST", None)

@@ -1,9 +1,9 @@
 /*
  * The agent workbench (home page): mounts the CCC softphone SDK and glues it to the CRM.
  *
- * - Softphone: `new WorkbenchSdk({...})` with the 1.x config, hooks and status codes of Alibaba
- *   Cloud CCC's softphone SDK (doc 63063, softphone SDK front-end integration;
- *   docs/PROTOCOL.md section 2).
+ * - Softphone: `new WorkbenchSdk({...})` with the config, hooks and status codes of Alibaba
+ *   Cloud CCC's softphone SDK: 1.x (doc 63063) or, with API 2020-07-01, 2.x (regionId, object
+ *   hooks; docs/ccc-2x.md). Screen pop and the call log below are wired to the 1.x hooks.
  * - Screen pop: onCallComing(connid, caller, callee, contactId, skillgroupId) looks the caller up
  *   (GET /customers/lookup?number=) and opens the customer, a chooser, or a prefilled new-customer
  *   form in the CRM frame. Only the newest call's lookup may pop: older answers are dropped.
@@ -26,9 +26,13 @@
     return;
   }
 
-  var READY = 3, BREAK = 4, AFTER_CALL_WORK = 5, SIGNED_IN = 2;
+  // CCC 2.x (API 2020-07-01) status codes differ: 2 is break, there is no "signed in, not
+  // ready", and 11/16/17/20/21 are further call states (docs/ccc-2x.md).
+  var V2 = cfg.apiVersion === "2020-07-01";
+  var READY = 3, BREAK = V2 ? 2 : 4, AFTER_CALL_WORK = 5, SIGNED_IN = V2 ? null : 2;
   var CAN_DIAL = [READY, BREAK, AFTER_CALL_WORK];
-  var ON_CALL = [6, 8, 9, 10, 12];  // ringing, dialing, inbound/outbound talk, hold
+  var ON_CALL = V2  // ringing, dialing, inbound/outbound talk, hold (2.x: internal, 3-way...)
+    ? [6, 8, 9, 10, 11, 12, 16, 17, 20, 21] : [6, 8, 9, 10, 12];
   var OUTCOMES = {
     ringing: "Ringing", talking: "On the call", completed: "Completed", missed: "Missed",
     no_answer: "Not answered"
@@ -392,15 +396,26 @@
     }
   };
 
+  // 2.x hooks take one object. Screen pop and the call log are wired to them by a later
+  // change; until then the 2.x softphone drives status, click-to-dial and errors only.
+  var hooks2x = {
+    onCallDialing: function () { dialPending = false; },
+    onCallRelease: function () { dialPending = false; },
+    onStatusChange: function (detail) { hooks.onStatusChange(detail && detail.code); },
+    onErrorNotify: hooks.onErrorNotify
+  };
+
   if (cfg.linked && typeof window.WorkbenchSdk === "function") {
-    workbench = new window.WorkbenchSdk(Object.assign({
+    var sdkConfig = {
       dom: "softphone",
       instanceId: cfg.instanceId,
       ajaxPath: cfg.ajaxPath,
       ajaxMethod: cfg.ajaxMethod,
       ajaxHeaders: { "X-CSRFToken": cfg.csrfToken },
       header: true
-    }, hooks));
+    };
+    if (V2) sdkConfig.regionId = cfg.regionId;
+    workbench = new window.WorkbenchSdk(Object.assign(sdkConfig, V2 ? hooks2x : hooks));
     window.workbench = workbench;
   } else if (cfg.linked) {
     notice("The softphone could not be loaded; check the network and reload the page.", "error");
