@@ -2,6 +2,11 @@
 
 ``GET /healthz``: the process answers (liveness). ``GET /readyz``: the database and the cache
 answer (readiness); 503 naming the dependencies that do not.
+
+A load balancer probes an instance by its address (``Host: 10.0.0.5:8000``), which is not one of
+the served host names: :class:`HealthMiddleware` answers the two probes before anything reads the
+Host header (Django's ``ALLOWED_HOSTS`` check in ``request.get_host()``) or redirects to HTTPS;
+every other path keeps both.
 """
 
 import logging
@@ -53,3 +58,21 @@ def readyz(request):
     if down:
         return JsonResponse({"status": "unavailable", "down": down}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+PROBES = {"/healthz": healthz, "/readyz": readyz}
+
+
+class HealthMiddleware:
+    """Answers ``/healthz`` and ``/readyz`` whatever the Host header says and over plain HTTP;
+    passes every other request on. Placed before ``SecurityMiddleware`` and ``CommonMiddleware``,
+    the first ones that validate the host."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = PROBES.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every log line of the request (and its error answer) carries the request id.
     "crmdemo.request_id.RequestIdMiddleware",
+    # Before the host check and the HTTPS redirect: load balancers probe by the instance's address.
+    "crmdemo.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Hashed, compressed static files straight from the WSGI server (no separate file server).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -225,8 +227,7 @@ elif not DEBUG:
 if env.bool("BEHIND_TLS_PROXY", default=not DEBUG):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-# Load balancers probe over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# /healthz and /readyz answer over plain HTTP and by any Host: crmdemo.health.HealthMiddleware.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 # "preload" only makes the site eligible for browsers' built-in HSTS list; submitting is by hand.
