@@ -7,7 +7,11 @@ phone number); a row that fails is reported by row number (data rows from 1, the
 counted), and the whole import is rolled back.
 
 Export escapes cells a spreadsheet would run as a formula (OWASP "CSV injection") when
-``settings.IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT`` is on: a leading ``'`` makes them text.
+``settings.IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT`` is on: a leading ``'`` makes them text. That
+includes ``phones``: ``+8613800138000`` opens as the number 8613800138000 (the ``+`` lost) and
+``+86 138-0013-8000`` as a broken formula. A cell that itself starts with ``'`` gets one more.
+Import takes one leading ``'`` off a cell whose rest starts with a formula character or ``'``,
+so an exported file imports back unchanged.
 """
 
 import re
@@ -26,10 +30,23 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 WHOLE_NUMBER = re.compile(r"\d+")
 
 
+ESCAPE = "'"
+
+
 def escape_formula(value):
-    """Return ``value`` with a leading ``'`` when a spreadsheet would run that text as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """Return ``value`` with a leading ``'`` when a spreadsheet would run that text as a formula
+    (or when it starts with ``'`` itself, so :func:`unescape_formula` gives it back)."""
+    if isinstance(value, str) and value.startswith((*FORMULA_STARTS, ESCAPE)):
+        return ESCAPE + value
+    return value
+
+
+def unescape_formula(value):
+    """Undo :func:`escape_formula`: ``"'=1+1"`` -> ``"=1+1"``; other values unchanged."""
+    if isinstance(value, str) and value.startswith(ESCAPE):
+        rest = value[1:]
+        if rest.startswith((*FORMULA_STARTS, ESCAPE)):
+            return rest
     return value
 
 
@@ -66,8 +83,11 @@ class CustomerResource(resources.ModelResource):
         super().before_import(dataset, **kwargs)
 
     def before_import_row(self, row, **kwargs):
-        """Refuse an ``id`` that is not a whole number (the library's message is unreadable)."""
+        """Take off the export's formula escapes; refuse an ``id`` that is not a whole number
+        (the library's message is unreadable)."""
         super().before_import_row(row, **kwargs)
+        for column in list(row.keys()):  # cells of our own export: see the module docstring
+            row[column] = unescape_formula(row[column])
         value = row.get("id")
         if value not in (None, "") and not WHOLE_NUMBER.fullmatch(str(value).strip()):
             raise ValidationError(
@@ -108,11 +128,9 @@ class CustomerResource(resources.ModelResource):
             self._escape_formulae = False
 
     def export_field(self, field, instance, **kwargs):
-        """One exported cell; ``phones`` is left as is: each number passed ``normalize_phone``
-        (digits, ``+``, separators and an extension marker cannot make a function call), and
-        ``+86 138...`` must import back unchanged."""
+        """One exported cell, formula-escaped when export escapes (``phones`` too)."""
         value = super().export_field(field, instance, **kwargs)
-        if getattr(self, "_escape_formulae", False) and field.column_name != "phones":
+        if getattr(self, "_escape_formulae", False):
             return escape_formula(value)
         return value
 

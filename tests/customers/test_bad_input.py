@@ -188,7 +188,29 @@ def test_export_escapes_formulae(value):
     ensure_customer(value, ["+86 138-0013-8000"], company=value, notes=value)
     row = CustomerResource().export().dict[0]
     assert row["name"] == row["company"] == row["notes"] == "'" + value
-    assert row["phones"] == "+86 138-0013-8000"  # a number is data, and imports back as is
+    # A spreadsheet would drop the "+" (or read a broken formula): text too.
+    assert row["phones"] == "'+86 138-0013-8000"
+
+
+def test_export_imports_back_unchanged():
+    values = ["=1+1", "+1+cmd", "'quoted", "''twice", "@SUM(A1)", "plain"]
+    for n, value in enumerate(values):
+        ensure_customer(value, [f"+86 138-0013-800{n}"], company=value, notes=value)
+    ensure_customer("Mr Lu", ["+8613900139000", "010-6552 9988"])
+    before = {
+        c.name: (c.company, c.notes, sorted(p.raw for p in c.phones.all()))
+        for c in Customer.objects.all()
+    }
+    exported = CustomerResource().export()
+    assert "'+8613900139000; 010-6552 9988" in exported.csv
+    Customer.objects.all().delete()
+    result = CustomerResource().import_data(tablib.Dataset().load(exported.csv, format="csv"))
+    assert not result.has_errors() and not result.has_validation_errors()
+    after = {
+        c.name: (c.company, c.notes, sorted(p.raw for p in c.phones.all()))
+        for c in Customer.objects.all()
+    }
+    assert after == before
 
 
 def test_admin_csv_export_escapes_formulae(supervisor_client):
@@ -206,8 +228,8 @@ def test_admin_csv_export_escapes_formulae(supervisor_client):
     )
     body = response.content.decode()
     assert response.status_code == 200
-    assert "'=1+1" in body and "'@SUM(A1)" in body
-    assert ",=1+1" not in body
+    assert "'=1+1" in body and "'@SUM(A1)" in body and "'+86 138-0013-8000" in body
+    assert ",=1+1" not in body and ",+86" not in body
 
 
 # --- 5. At least one phone number in the admin -------------------------------------------------
