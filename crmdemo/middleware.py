@@ -22,6 +22,7 @@ The answer's shape follows the view the path resolves to:
 
 For views marked ``json_api``, an error answer that is not JSON (Django's 404 or 405 page) is
 also replaced by ``{"error": <reason>}`` with the same status, so JSON clients always get JSON.
+A page's empty 405 (``require_POST`` answers one) becomes the readable ``405.html`` page.
 """
 
 import codecs
@@ -133,7 +134,7 @@ class UnreadableRequestMiddleware:
         except Unreadable as exc:
             return self.refuse(request, str(exc), exc.status)
         response = self.get_response(request)
-        return self.as_json_if_api(request, response)
+        return self.readable_405(request, self.as_json_if_api(request, response))
 
     @staticmethod
     def refuse(request, message: str, status: int):
@@ -144,6 +145,22 @@ class UnreadableRequestMiddleware:
         if _wants_json(request, view):
             return JsonResponse({"error": message}, status=status)
         return render(request, "bad_request.html", {"message": message}, status=status)
+
+    @staticmethod
+    def readable_405(request, response):
+        """A page's empty 405 (``require_POST`` and friends) as the ``405.html`` page, with the
+        same ``Allow`` header."""
+        if response.status_code != 405 or response.streaming or response.content:
+            return response
+        view = getattr(getattr(request, "resolver_match", None), "func", None)
+        if _wants_json(request, view) or hasattr(view, "unreadable_request"):
+            return response  # an API: its own error shape, or as_json_if_api's
+        allowed = response.get("Allow", "")
+        page = render(
+            request, "405.html", {"method": request.method, "allowed": allowed}, status=405
+        )
+        page["Allow"] = allowed
+        return page
 
     @staticmethod
     def as_json_if_api(request, response):

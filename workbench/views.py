@@ -7,7 +7,6 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.csrf import csrf_failure as django_csrf_failure
 
 from aliyun_oauth.services import account_summary
 
@@ -67,11 +66,12 @@ def home(request):
 
 
 def csrf_failure(request, reason: str = ""):
-    """``CSRF_FAILURE_VIEW``: JSON 403 for API endpoints, Django's page for pages.
+    """``CSRF_FAILURE_VIEW``: JSON 403 for API endpoints, the ``403_csrf.html`` page for pages.
 
     A view with a ``csrf_failure(request, reason)`` attribute answers in its own error shape (the
     CCC proxy's ``{requestId, errorCode, message}``); any other request that sent or asked for JSON
-    gets ``{"error": "CSRF verification failed: <reason>"}``; the rest Django's HTML page.
+    gets ``{"error": "CSRF verification failed: <reason>"}``; the rest a readable page (the
+    reason, meant for developers, only in the log Django writes).
     """
     match = getattr(request, "resolver_match", None)
     own_answer = getattr(getattr(match, "func", None), "csrf_failure", None)
@@ -79,4 +79,4 @@ def csrf_failure(request, reason: str = ""):
         return own_answer(request, reason)
     if "json" in request.content_type or "json" in request.headers.get("Accept", ""):
         return JsonResponse({"error": f"CSRF verification failed: {reason}"}, status=403)
-    return django_csrf_failure(request, reason=reason)
+    return render(request, "403_csrf.html", status=403)
