@@ -327,7 +327,7 @@ def snapshot(skip: tuple[str, ...]) -> dict[tuple[str, str], int]:
 @pytest.fixture
 def people(db, django_user_model):
     """An agent and a supervisor as bootstrap_demo makes them, a customer with a call."""
-    from customers.management.commands.bootstrap_demo import ROLE_PERMISSIONS
+    from customers.roles import ROLE_PERMISSIONS
 
     groups = {}
     for name, codenames in ROLE_PERMISSIONS.items():

@@ -15,7 +15,7 @@ def fast_hasher(settings):
 @pytest.fixture
 def roles(db):
     """The Agents and Supervisors groups as bootstrap_demo sets them up."""
-    from customers.management.commands.bootstrap_demo import ROLE_PERMISSIONS
+    from customers.roles import ROLE_PERMISSIONS
 
     groups = {}
     for name, codenames in ROLE_PERMISSIONS.items():

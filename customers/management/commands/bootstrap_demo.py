@@ -5,29 +5,19 @@ import random
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from customers.roles import AGENTS, SUPERVISORS, PermissionsMissing, ensure_roles
 from customers.services import ensure_customer
 
-AGENTS, SUPERVISORS = "Agents", "Supervisors"
 # (username, password, group, is_staff). Usernames are stored lower-case; sign-in ignores case.
 DEMO_USERS = [
     ("edward", "1234", AGENTS, False),
     ("sissi", "5678", AGENTS, False),
     ("supervisor", "supervisor-2018", SUPERVISORS, True),
 ]
-ROLE_PERMISSIONS = {
-    # Agents add the unknown callers they talk to (the workbench's prefilled new-customer form).
-    AGENTS: ["view_customer", "view_phonenumber", "add_customer", "add_phonenumber"],
-    SUPERVISORS: [
-        f"{action}_{model}"
-        for model in ("customer", "phonenumber")
-        for action in ("view", "add", "change", "delete")
-    ],
-}
 # The 2018 demo's own customers: 12-digit numbers, not valid Chinese mobiles, kept as given.
 SEED_CUSTOMERS = [
     ("Mr Lu", "135012345678", "Alibaba Cloud demo"),
@@ -152,16 +142,10 @@ class Command(BaseCommand):
                 "DEBUG is off: refusing to create accounts with the weak demo passwords. "
                 "Use --force if this really is a demo machine."
             )
-        groups = {}
-        for name, codenames in ROLE_PERMISSIONS.items():
-            group, _ = Group.objects.get_or_create(name=name)
-            perms = Permission.objects.filter(
-                content_type__app_label="customers", codename__in=codenames
-            )
-            if perms.count() != len(codenames):
-                raise CommandError("Customer permissions are missing: run `manage.py migrate`.")
-            group.permissions.set(perms)
-            groups[name] = group
+        try:
+            groups = ensure_roles()
+        except PermissionsMissing as exc:
+            raise CommandError(str(exc)) from None
 
         user_model = get_user_model()
         for username, password, group, staff in DEMO_USERS:
