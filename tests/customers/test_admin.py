@@ -103,13 +103,14 @@ def test_export_then_import_round_trip():
     ensure_customer("Chen Jing", ["+86 138-0013-8000", "0571-8765 4321"], company="Hangzhou Tea")
     exported = CustomerResource().export()
     assert exported.headers == ["id", "name", "company", "email", "notes", "phones"]
-    assert exported.dict[0]["phones"] == "+86 138-0013-8000; 0571-8765 4321"
+    # Text to a spreadsheet (a leading '), taken off again on import.
+    assert exported.dict[0]["phones"] == "'+86 138-0013-8000; 0571-8765 4321"
     exported[0] = exported[0][:2] + ("Hangzhou Tea & Co",) + exported[0][3:]
     result = CustomerResource().import_data(exported)
     assert not result.has_errors() and not result.has_validation_errors()
     chen = Customer.objects.get()
     assert chen.company == "Hangzhou Tea & Co"
-    assert chen.phones.count() == 2
+    assert sorted(p.raw for p in chen.phones.all()) == ["+86 138-0013-8000", "0571-8765 4321"]
 
 
 def test_admin_import_bad_file_shows_line_errors_and_saves_nothing(supervisor_client):
