@@ -639,3 +639,23 @@ def account_summary(user) -> dict | None:
         "refreshable": bool(row.refresh_token_encrypted),
         "provider": client.provider_name(),
     }
+
+
+@dataclass(frozen=True)
+class LinkedAgent:
+    """A CRM user with a linked cloud account: ``user`` (the Django user), ``upn`` (e.g.
+    ``edward@crmdemo.onaliyun.com``) and ``uid`` (the cloud user id), either may be empty."""
+
+    user: object
+    upn: str
+    uid: str
+
+
+def linked_agents(usernames: list[str] | None = None) -> list[LinkedAgent]:
+    """The users with a linked account (only those named in ``usernames``, case-insensitive,
+    when given), ordered by username. No token is read or refreshed here."""
+    rows = LinkedAccount.objects.select_related("user").order_by("user__username")
+    if usernames:
+        wanted = {name.lower() for name in usernames}
+        rows = [row for row in rows if row.user.get_username().lower() in wanted]
+    return [LinkedAgent(user=row.user, upn=row.upn, uid=row.uid) for row in rows]

@@ -1,0 +1,204 @@
+"""Reconciliation against the sandbox's CCC on the live server (2.x and 1.x): records the browser
+left open are closed with CCC's end time, calls the CRM never heard of are created and matched to
+their customer, records CCC does not know are kept and marked; a second run changes nothing; an
+interrupted run is finished by the next; two runs at once create nothing twice (PostgreSQL)."""
+
+import io
+import secrets
+import threading
+from datetime import UTC, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connections
+from django.utils import timezone
+
+from aliyun_sandbox.models import Call, CloudUser
+from aliyun_sandbox.oauth.users import DEMO_CLOUD_USERS, seed_cloud_users
+from customers import reconcile
+from customers.models import CallRecord
+from customers.services import ensure_customer, log_call
+from tests.ccc_proxy.conftest import link_account
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MR_LU, STRANGER = "135012345678", "13900001111"
+VERSIONS = [pytest.param("2x", marks=pytest.mark.ccc2x, id="2x"), pytest.param("1x", id="1x")]
+
+
+@pytest.fixture
+def edward(sandbox, settings, monkeypatch):
+    """The CRM user edward, linked to the sandbox cloud user edward."""
+    settings.ALIYUN_OAUTH_ALLOW_HTTP = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    monkeypatch.delenv("ALIYUN_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("ALIYUN_ACCESS_KEY_SECRET", raising=False)
+    cache.clear()
+    seed_cloud_users()
+    demo = DEMO_CLOUD_USERS[0]
+    user = get_user_model().objects.create_user("edward", password="edward-pw-2026")
+    link_account(sandbox, user, demo.upn, demo.password)
+    return user
+
+
+def ccc_call(direction="INBOUND", caller=MR_LU, callee="4001234567", ago=600, talk=30, ring=5):
+    """A finished call in the sandbox's CCC, started ``ago`` seconds ago (``talk`` 0: missed)."""
+    start = timezone.now().replace(microsecond=0) - timedelta(seconds=ago)
+    answered = start + timedelta(seconds=ring) if talk else None
+    return Call.objects.create(
+        connid=secrets.token_hex(8),
+        contact_id=str(10**15 + secrets.randbelow(9 * 10**15)),
+        agent=CloudUser.objects.get(upn=DEMO_CLOUD_USERS[0].upn),
+        direction=direction,
+        caller=caller,
+        callee=callee,
+        state=Call.RELEASED,
+        released_by="remote",
+        created_at=start,
+        answered_at=answered,
+        released_at=(answered or start) + timedelta(seconds=talk or ring),
+    )
+
+
+def contact_id(call, version):
+    return f"job-{call.contact_id}" if version == "2x" else call.contact_id
+
+
+def run(**options):
+    out = io.StringIO()
+    call_command("reconcile_calls", stdout=out, **options)
+    return out.getvalue()
+
+
+def rows():
+    return list(CallRecord.objects.order_by("contact_id").values())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_reconcile_closes_open_records_creates_missing_ones_and_keeps_unknown(edward, version):
+    mr_lu = ensure_customer("Mr Lu", [MR_LU])[0]
+    # The workbench was closed mid-call: the CRM saw it ring and be answered, never the end.
+    closed = ccc_call(talk=42)
+    key = contact_id(closed, version)
+    for event, at in (("ringing", closed.created_at), ("answered", closed.answered_at)):
+        log_call(edward, event=event, contact_id=key, direction="inbound", caller=MR_LU, at=at)
+    # Rung while the CRM tab was closed: the CRM never heard of it.
+    unseen = ccc_call(ago=300, talk=0)
+    # A record CCC does not know (e.g. a forged or mistyped contact id).
+    ghost = log_call(
+        edward,
+        event="ringing",
+        contact_id="job-404",
+        direction="inbound",
+        caller=STRANGER,
+        at=timezone.now() - timedelta(minutes=20),
+    )
+
+    out = run()
+    assert "edward: 2 listed, 1 created, 1 updated" in out and "1 unknown to CCC" in out
+    record = CallRecord.objects.get(contact_id=key)
+    assert record.ended_at == closed.released_at.astimezone(UTC)  # CCC's end time
+    assert record.answered_at == closed.answered_at and record.duration == 42
+    assert record.outcome == CallRecord.COMPLETED and record.ccc_state == CallRecord.CONFIRMED
+    created = CallRecord.objects.get(contact_id=contact_id(unseen, version))
+    assert created.customer == mr_lu and created.direction == "inbound"
+    assert created.outcome == CallRecord.MISSED and created.ccc_state == CallRecord.CONFIRMED
+    assert created.started_at == unseen.created_at and created.ended_at == unseen.released_at
+    if version == "2x":
+        assert record.released_by == "remote" and record.skill_group == ""
+    ghost.refresh_from_db()
+    assert ghost.ccc_state == CallRecord.NOT_IN_CCC and ghost.ended_at is None  # kept
+
+    # A second run changes nothing and reads only the list (no detail record again).
+    before = rows()
+    out = run()
+    assert "0 created, 0 updated, 2 unchanged" in out and "0 unknown" in out
+    assert "1 upstream calls" in out
+    assert rows() == before
+
+
+@pytest.mark.ccc2x
+def test_an_interrupted_run_loses_nothing_and_the_next_finishes(edward, monkeypatch):
+    calls = [ccc_call(ago=900 - 60 * i, caller=f"1390000{i:04d}") for i in range(4)]
+    real_settle, settled = reconcile.settle, []
+
+    def settle_then_die(*args):
+        if len(settled) == 2:
+            raise KeyboardInterrupt  # e.g. the machine stops mid-run
+        settled.append(real_settle(*args))
+        return settled[-1]
+
+    monkeypatch.setattr(reconcile, "settle", settle_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    assert CallRecord.objects.count() == 2  # what was settled is kept, whole
+    monkeypatch.setattr(reconcile, "settle", real_settle)
+    assert "2 created, 0 updated, 2 unchanged" in run()
+    assert sorted(CallRecord.objects.values_list("contact_id", flat=True)) == sorted(
+        f"job-{c.contact_id}" for c in calls
+    )
+
+
+@pytest.mark.ccc2x
+def test_rows_with_missing_fields_unknown_directions_or_another_agent_are_skipped(edward):
+    agent = reconcile.linked_agents()[0]
+    good = {"ContactId": "job-1", "ContactType": "INBOUND", "AgentIds": "edward@ccc-sandbox"}
+    assert reconcile.fact_2x(good, agent).direction == "inbound"
+    for bad in (
+        {**good, "ContactId": ""},
+        {**good, "ContactType": "SIDEWAYS"},
+        {k: v for k, v in good.items() if k != "ContactType"},
+        {**good, "AgentIds": "sissi@ccc-sandbox"},
+    ):
+        assert reconcile.fact_2x(bad, agent) is None
+    odd = reconcile.fact_2x(
+        {**good, "StartTime": "soon", "ReleaseTime": True, "CallingNumber": ["x"]}, agent
+    )
+    assert odd.started is None and odd.ended is None and odd.caller == ""
+    assert reconcile.settle(edward, odd, timezone.now()) == "live"  # no end: nothing written
+    assert not CallRecord.objects.exists()
+
+
+@pytest.mark.ccc2x
+def test_an_agent_whose_link_is_gone_is_skipped_and_named(edward, sandbox):
+    from aliyun_oauth import client
+    from aliyun_oauth.models import LinkedAccount
+
+    sissi = get_user_model().objects.create_user("sissi", password="sissi-pw-2026")
+    link_account(sandbox, sissi, DEMO_CLOUD_USERS[1].upn, DEMO_CLOUD_USERS[1].password)
+    ccc_call()
+    # Sissi's grant is revoked at the provider (e.g. in her cloud account) while the CRM still
+    # holds her tokens.
+    row = LinkedAccount.objects.get(user=sissi)
+    client.revoke(client.provider_config(), row.refresh_token, "refresh_token")
+    out = run()
+    assert "edward: 1 listed, 1 created" in out
+    assert "sissi: skipped (" in out and "1 agents skipped" in out
+
+
+@pytest.mark.postgres
+@pytest.mark.ccc2x
+def test_two_runs_at_once_create_each_call_once(edward):
+    calls = [ccc_call(ago=1200 - 30 * i, caller=f"1390000{i:04d}") for i in range(12)]
+    outputs, errors = [], []
+
+    def worker():
+        try:
+            outputs.append(run())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert CallRecord.objects.count() == len(calls)
+    created = sum(int(o.split(" created")[0].rsplit(", ", 1)[-1]) for o in outputs)
+    assert created == len(calls)  # each call created by exactly one of the runs
+    assert "0 created, 0 updated" in run()
