@@ -5,8 +5,9 @@ and run, with the ratio.
 
 Run 1 finds every call new to the CRM (on 2.x it reads each call's detail record once: the list
 rows carry no answer/end times); run 2 is the steady state (nothing changed: list calls only).
-The sandbox and the CRM share one in-process live server on throw-away test databases (SQLite in
-memory, or DATABASE_URL's server); each agent is linked through the real OAuth flow first.
+The sandbox and the CRM share one in-process live server on throw-away test databases (SQLite
+in a temporary folder, or DATABASE_URL's server); each agent is linked through the real OAuth
+flow first.
 
     .venv/bin/python benchmarks/reconcile_calls.py                       # CCC 2.x (default)
     ALIYUN_CCC_API_VERSION=2017-07-05 ALIYUN_CCC_INSTANCE_ID=ccc-sandbox-instance \\
@@ -17,7 +18,9 @@ import argparse
 import io
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -44,14 +47,7 @@ from django.utils import timezone  # noqa: E402
 
 def serve():
     """Start the live server (CRM + sandbox) on a free port; point the settings at it."""
-    shared = {
-        alias: connections[alias]
-        for alias in connections
-        if connections[alias].vendor == "sqlite" and connections[alias].is_in_memory_db()
-    }
-    for conn in shared.values():
-        conn.inc_thread_sharing()
-    thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, shared, port=0)
+    thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, port=0)
     thread.daemon = True
     thread.start()
     thread.is_ready.wait()
@@ -155,9 +151,16 @@ def main():
 
 
 if __name__ == "__main__":
+    # SQLite test databases of its own (in a temporary folder), never the test suite's files.
+    folder = tempfile.mkdtemp(prefix="crmdemo-bench-")
+    for alias in connections:
+        if connections[alias].vendor == "sqlite":
+            test = connections[alias].settings_dict.setdefault("TEST", {})
+            test["NAME"] = os.path.join(folder, f"{alias}.sqlite3")
     setup_test_environment()
     old_config = setup_databases(verbosity=0, interactive=False, aliases=set(connections))
     try:
         main()
     finally:
         teardown_databases(old_config, verbosity=0)
+        shutil.rmtree(folder, ignore_errors=True)
