@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -656,6 +657,8 @@ def linked_agents(usernames: list[str] | None = None) -> list[LinkedAgent]:
     when given), ordered by username. No token is read or refreshed here."""
     rows = LinkedAccount.objects.select_related("user").order_by("user__username")
     if usernames:
-        wanted = {name.lower() for name in usernames}
-        rows = [row for row in rows if row.user.get_username().lower() in wanted]
+        wanted = Q()
+        for name in usernames:
+            wanted |= Q(user__username__iexact=name)
+        rows = rows.filter(wanted)
     return [LinkedAgent(user=row.user, upn=row.upn, uid=row.uid) for row in rows]

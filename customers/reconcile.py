@@ -8,7 +8,9 @@ of a time window with the agent's token (2.x ``ListRecentCallDetailRecords``, 1.
 Each :class:`CallRecord` is then settled with CCC's facts (start, answer and end times, duration,
 direction, who released and why, skill group) and marked confirmed; calls the CRM never heard of
 are created and matched to their customer by number; records of the window that CCC does not list
-are marked "unknown to CCC" and kept. Facts and sources: docs/call-reconciliation.md.
+are marked "unknown to CCC" and kept. Facts and sources: docs/call-reconciliation.md. On 2.x the
+call log also reads a call's detail record as soon as the softphone reports its end
+(:func:`settle_ended_call`).
 
 Each record is settled in its own transaction under its row lock, and only when something differs:
 a second run changes nothing, two runs at once serialize per record, and a run interrupted halfway
@@ -401,6 +403,28 @@ def reconcile_agent(agent: LinkedAgent, since: datetime | None = None, now=None)
         )
         logger.warning("reconcile_calls %s: %s", report.username, report.error)
     return report
+
+
+def settle_ended_call(user, record: CallRecord) -> CallRecord:
+    """Right after the softphone reports ``record``'s end: read its detail record from CCC
+    (2.x ``GetCallDetailRecord``, with ``user``'s token) and settle it; returns the record as it
+    is now. Best effort: without a link, on 1.x (no single-call action), or when CCC has no
+    finished record yet, the record stays as the browser left it for ``reconcile_calls``."""
+    if settings.ALIYUN_CCC_API_VERSION == API_2017 or record.ccc_state == CallRecord.CONFIRMED:
+        return record
+    agent = next((a for a in linked_agents([user.get_username()]) if a.user.pk == user.pk), None)
+    if agent is None:
+        return record
+    try:
+        data = _Lister(agent, AgentReport(username=user.get_username())).detail(record.contact_id)
+    except ProxyError as exc:
+        logger.info("settling call %s after its end: %s", record.pk, exc.error_code)
+        return record
+    fact = fact_2x(data, agent) if data else None
+    if fact is not None and fact.contact_id == record.contact_id:
+        settle(user, fact, timezone.now())
+        record.refresh_from_db()
+    return record
 
 
 def reconcile(

@@ -111,6 +111,12 @@ def test_reconcile_closes_open_records_creates_missing_ones_and_keeps_unknown(ed
     ghost.refresh_from_db()
     assert ghost.ccc_state == CallRecord.NOT_IN_CCC and ghost.ended_at is None  # kept
 
+    # Late browser events change no time CCC confirmed.
+    late = closed.released_at + timedelta(seconds=5)
+    log_call(edward, event="released", contact_id=key, direction="inbound", at=late)
+    record.refresh_from_db()
+    assert record.ended_at == closed.released_at.astimezone(UTC) and record.duration == 42
+
     # A second run changes nothing and reads only the list (no detail record again).
     before = rows()
     out = run()

@@ -104,6 +104,8 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     logged(page)
     record = CallRecord.objects.get(direction="inbound")
     assert record.contact_id.startswith("job-") == v2  # 2.x: the call's id is its jobId
+    # 2.x: the end of the call made the server read CCC's detail record right away
+    assert record.ccc_state == ("confirmed" if v2 else "")
     assert record.customer.name == "Mr Lu" and record.agent.username == "edward"
     assert record.caller == MR_LU and record.duration >= 1 and record.answered_at
 
