@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from customers.phones import InvalidPhoneNumber, normalize_phone
 from customers.text import validate_multiline, validate_single_line
@@ -121,15 +122,17 @@ class CallRecord(models.Model):
     # CCC's own facts, set by reconciliation (customers.reconcile) from its call detail record.
     UNCHECKED, CONFIRMED, NOT_IN_CCC = "", "confirmed", "unknown"
     CCC_STATES = [
-        (UNCHECKED, "not yet confirmed"),
-        (CONFIRMED, "confirmed by CCC"),
-        (NOT_IN_CCC, "unknown to CCC"),
+        (UNCHECKED, _("not yet confirmed")),
+        (CONFIRMED, _("confirmed by CCC")),
+        (NOT_IN_CCC, _("unknown to CCC")),
     ]
-    ccc_state = models.CharField("CCC", max_length=10, choices=CCC_STATES, blank=True, default="")
-    ccc_checked_at = models.DateTimeField("checked with CCC", null=True, blank=True)
-    released_by = models.CharField("released by", max_length=32, blank=True)
-    release_reason = models.CharField(max_length=128, blank=True)
-    skill_group = models.CharField(max_length=64, blank=True)
+    ccc_state = models.CharField(
+        _("CCC"), max_length=10, choices=CCC_STATES, blank=True, default=""
+    )
+    ccc_checked_at = models.DateTimeField(_("checked with CCC"), null=True, blank=True)
+    released_by = models.CharField(_("released by"), max_length=32, blank=True)
+    release_reason = models.CharField(_("release reason"), max_length=128, blank=True)
+    skill_group = models.CharField(_("skill group"), max_length=64, blank=True)
     # Normalized keys (E.164) of caller and callee, "" when not a phone number: the admin's
     # search finds a call by a number typed in any format.
     caller_key = models.CharField(max_length=32, blank=True, editable=False)

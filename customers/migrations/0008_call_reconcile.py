@@ -46,12 +46,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="callrecord",
             name="release_reason",
-            field=models.CharField(blank=True, max_length=128),
+            field=models.CharField(blank=True, max_length=128, verbose_name="release reason"),
         ),
         migrations.AddField(
             model_name="callrecord",
             name="skill_group",
-            field=models.CharField(blank=True, max_length=64),
+            field=models.CharField(blank=True, max_length=64, verbose_name="skill group"),
         ),
         migrations.AddField(
             model_name="callrecord",
