@@ -194,8 +194,9 @@ def fact_1x(row: dict, agent: LinkedAgent, now: datetime) -> Fact | None:
     contact_id = _short(row.get("ContactId"), 64)
     direction = _direction(row.get("ContactType"))
     started = _millis(row.get("StartTime"))
-    agents = (row.get("Agents") or {}).get("CallDetailAgent") or [{}]
-    if isinstance(agents, dict):
+    agents = row.get("Agents")
+    agents = (agents.get("CallDetailAgent") if isinstance(agents, dict) else None) or [{}]
+    if not isinstance(agents, list):
         agents = [agents]
     first = agents[0] if isinstance(agents[0], dict) else {}
     named = {str(a.get("AgentId")) for a in agents if isinstance(a, dict) and a.get("AgentId")}

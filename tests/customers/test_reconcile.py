@@ -208,3 +208,18 @@ def test_two_runs_at_once_create_each_call_once(edward):
     created = sum(int(o.split(" created")[0].rsplit(", ", 1)[-1]) for o in outputs)
     assert created == len(calls)  # each call created by exactly one of the runs
     assert "0 created, 0 updated" in run()
+
+
+def test_1x_rows_with_odd_shapes_are_skipped_or_read_without_breaking(edward):
+    agent = reconcile.linked_agents()[0]
+    now = timezone.now()
+    start = int((now - timedelta(minutes=10)).timestamp() * 1000)
+    good = {"ContactId": "c1", "ContactType": "Inbound", "StartTime": start, "Duration": 7}
+    assert reconcile.fact_1x(good, agent, now).ended is not None
+    for odd in ("text", ["x"], {"CallDetailAgent": "x"}, {"CallDetailAgent": [1, None]}):
+        fact = reconcile.fact_1x({**good, "Agents": odd}, agent, now)
+        assert fact is not None and fact.answered is None  # no Success: not answered
+    other = {"CallDetailAgent": [{"AgentId": "someone-else", "TalkTime": 5}]}
+    assert reconcile.fact_1x({**good, "Agents": other}, agent, now) is None
+    assert reconcile.fact_1x({**good, "ContactType": None}, agent, now) is None
+    assert reconcile.fact_1x({**good, "StartTime": "x"}, agent, now) is None
