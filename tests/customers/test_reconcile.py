@@ -1,11 +1,15 @@
-"""Reconciliation against the sandbox's CCC on the live server (2.x and 1.x): records the browser
-left open are closed with CCC's end time, calls the CRM never heard of are created and matched to
-their customer, records CCC does not know are kept and marked; a second run changes nothing; an
-interrupted run is finished by the next; two runs at once create nothing twice (PostgreSQL)."""
+"""Reconciliation (customers.reconcile, manage.py reconcile_calls) against a stand-in for
+Alibaba's CCC OpenAPI holding call detail records of chosen times (2.x and 1.x shapes; the agent
+is linked through the sandbox's real OAuth flow): records the browser left open are closed with
+CCC's end time, calls the CRM never heard of are created and matched to their customer, records
+CCC does not know are kept and marked; a second run changes nothing; an interrupted run is
+finished by the next; two runs at once create nothing twice (PostgreSQL). The same against the
+sandbox's CCC, end to end in a browser: tests/workbench/test_reconcile_browser.py."""
 
 import io
 import secrets
 import threading
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 import pytest
@@ -15,55 +19,138 @@ from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 
-from aliyun_sandbox.models import Call, CloudUser
-from aliyun_sandbox.oauth.users import DEMO_CLOUD_USERS, seed_cloud_users
 from customers import reconcile
 from customers.models import CallRecord
 from customers.services import ensure_customer, log_call
-from tests.ccc_proxy.conftest import link_account
+from tests.ccc_proxy.conftest import fake_ccc, link_account  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MR_LU, STRANGER = "135012345678", "13900001111"
 VERSIONS = [pytest.param("2x", marks=pytest.mark.ccc2x, id="2x"), pytest.param("1x", id="1x")]
+EDWARD_2X, EDWARD_UID = "edward@ccc-sandbox", "2030000000000001"
+
+
+@dataclass
+class CccCall:
+    """A finished call as the stand-in CCC reports it (times aware UTC, whole milliseconds)."""
+
+    contact_id: str
+    direction: str
+    caller: str
+    callee: str
+    created_at: object
+    answered_at: object
+    released_at: object
+
+
+def millis(when):
+    return int(when.timestamp() * 1000)
+
+
+class Ccc:
+    """The stand-in's records and its answers to the list and detail actions (2.x and 1.x)."""
+
+    def __init__(self, upstream):
+        self.calls: list[CccCall] = []
+        upstream.handler = self.answer
+
+    def answer(self, params):
+        action = params.get("Action")
+        if action == "GetCallDetailRecord":
+            found = [c for c in self.calls if c.contact_id == params.get("ContactId")]
+            if not found:
+                return 404, {"Code": "NotExists.ContactId", "Message": "no such contact"}
+            return 200, {"Code": "OK", "Data": self.row_2x(found[0], detail=True)}
+        size, number = int(params.get("PageSize", 10)), int(params.get("PageNumber", 1))
+        page = self.calls[(number - 1) * size : number * size]
+        if action == "ListRecentCallDetailRecords":
+            rows = [self.row_2x(c) for c in page]
+            data = {"List": rows, "PageNumber": number, "PageSize": size}
+            return 200, {"Code": "OK", "Data": {**data, "TotalCount": len(self.calls)}}
+        assert action == "ListRecentCallRecords", action
+        records = {"List": {"CallDetailRecord": [self.row_1x(c) for c in page]}}
+        records |= {"PageNumber": number, "PageSize": size, "TotalCount": len(self.calls)}
+        return 200, {"Success": True, "Code": "OK", "CallDetailRecords": records}
+
+    @staticmethod
+    def row_2x(call, detail=False):
+        row = {
+            "ContactId": call.contact_id,
+            "ContactType": call.direction.upper(),
+            "CallingNumber": call.caller,
+            "CalledNumber": call.callee,
+            "StartTime": millis(call.created_at),
+            "AgentIds": EDWARD_2X,
+            "SkillGroupIds": "skg-support",
+        }
+        if detail:  # only the detail record has these (the list's model has no such field)
+            row |= {
+                "EstablishedTime": millis(call.answered_at) if call.answered_at else None,
+                "ReleaseTime": millis(call.released_at),
+                "ReleaseInitiator": "customer",
+                "ReleaseReason": "hang up",
+            }
+        return row
+
+    @staticmethod
+    def row_1x(call):
+        ring = int(((call.answered_at or call.released_at) - call.created_at).total_seconds())
+        talk = int((call.released_at - call.answered_at).total_seconds()) if call.answered_at else 0
+        return {
+            "ContactId": call.contact_id,
+            "ContactType": call.direction.capitalize(),
+            "ContactDisposition": "Success" if call.answered_at else "NoAnswer",
+            "CallingNumber": call.caller,
+            "CalledNumber": call.callee,
+            "StartTime": millis(call.created_at),
+            "Duration": talk,
+            "Agents": {
+                "CallDetailAgent": [
+                    {
+                        "AgentId": EDWARD_UID,
+                        "RingTime": ring,
+                        "TalkTime": talk,
+                        "SkillGroupName": "skg-support",
+                    }
+                ]
+            },
+        }
+
+    def add(self, version, caller=MR_LU, ago=600, talk=30, ring=5):
+        """A finished inbound call, started ``ago`` seconds ago (``talk`` 0: missed)."""
+        start = timezone.now().replace(microsecond=0) - timedelta(seconds=ago)
+        answered = start + timedelta(seconds=ring) if talk else None
+        digits = str(10**15 + secrets.randbelow(9 * 10**15))
+        call = CccCall(
+            contact_id=f"job-{digits}" if version == "2x" else digits,
+            direction="inbound",
+            caller=caller,
+            callee="4001234567",
+            created_at=start,
+            answered_at=answered,
+            released_at=(answered or start) + timedelta(seconds=talk or ring),
+        )
+        self.calls.insert(0, call)  # newest first, as CCC lists them
+        return call
 
 
 @pytest.fixture
-def edward(sandbox, settings, monkeypatch):
+def edward(sandbox, cloud_users, settings, monkeypatch):
     """The CRM user edward, linked to the sandbox cloud user edward."""
     settings.ALIYUN_OAUTH_ALLOW_HTTP = True
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     monkeypatch.delenv("ALIYUN_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("ALIYUN_ACCESS_KEY_SECRET", raising=False)
     cache.clear()
-    seed_cloud_users()
-    demo = DEMO_CLOUD_USERS[0]
     user = get_user_model().objects.create_user("edward", password="edward-pw-2026")
-    link_account(sandbox, user, demo.upn, demo.password)
+    link_account(sandbox, user, *cloud_users["edward"])
     return user
 
 
-def ccc_call(direction="INBOUND", caller=MR_LU, callee="4001234567", ago=600, talk=30, ring=5):
-    """A finished call in the sandbox's CCC, started ``ago`` seconds ago (``talk`` 0: missed)."""
-    start = timezone.now().replace(microsecond=0) - timedelta(seconds=ago)
-    answered = start + timedelta(seconds=ring) if talk else None
-    return Call.objects.create(
-        connid=secrets.token_hex(8),
-        contact_id=str(10**15 + secrets.randbelow(9 * 10**15)),
-        agent=CloudUser.objects.get(upn=DEMO_CLOUD_USERS[0].upn),
-        direction=direction,
-        caller=caller,
-        callee=callee,
-        state=Call.RELEASED,
-        released_by="remote",
-        created_at=start,
-        answered_at=answered,
-        released_at=(answered or start) + timedelta(seconds=talk or ring),
-    )
-
-
-def contact_id(call, version):
-    return f"job-{call.contact_id}" if version == "2x" else call.contact_id
+@pytest.fixture
+def ccc(edward, fake_ccc):  # noqa: F811 - the fixture imported above
+    """Edward's calls at the stand-in CCC (the token still comes from the sandbox)."""
+    return Ccc(fake_ccc)
 
 
 def run(**options):
@@ -77,15 +164,15 @@ def rows():
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_reconcile_closes_open_records_creates_missing_ones_and_keeps_unknown(edward, version):
+def test_reconcile_closes_open_records_creates_missing_ones_and_keeps_unknown(edward, ccc, version):
     mr_lu = ensure_customer("Mr Lu", [MR_LU])[0]
     # The workbench was closed mid-call: the CRM saw it ring and be answered, never the end.
-    closed = ccc_call(talk=42)
-    key = contact_id(closed, version)
+    closed = ccc.add(version, talk=42)
+    key = closed.contact_id
     for event, at in (("ringing", closed.created_at), ("answered", closed.answered_at)):
         log_call(edward, event=event, contact_id=key, direction="inbound", caller=MR_LU, at=at)
     # Rung while the CRM tab was closed: the CRM never heard of it.
-    unseen = ccc_call(ago=300, talk=0)
+    unseen = ccc.add(version, ago=300, talk=0)
     # A record CCC does not know (e.g. a forged or mistyped contact id).
     ghost = log_call(
         edward,
@@ -102,12 +189,13 @@ def test_reconcile_closes_open_records_creates_missing_ones_and_keeps_unknown(ed
     assert record.ended_at == closed.released_at.astimezone(UTC)  # CCC's end time
     assert record.answered_at == closed.answered_at and record.duration == 42
     assert record.outcome == CallRecord.COMPLETED and record.ccc_state == CallRecord.CONFIRMED
-    created = CallRecord.objects.get(contact_id=contact_id(unseen, version))
+    created = CallRecord.objects.get(contact_id=unseen.contact_id)
     assert created.customer == mr_lu and created.direction == "inbound"
     assert created.outcome == CallRecord.MISSED and created.ccc_state == CallRecord.CONFIRMED
     assert created.started_at == unseen.created_at and created.ended_at == unseen.released_at
     if version == "2x":
-        assert record.released_by == "remote" and record.skill_group == ""
+        assert record.released_by == "customer" and record.release_reason == "hang up"
+    assert record.skill_group == "skg-support"
     ghost.refresh_from_db()
     assert ghost.ccc_state == CallRecord.NOT_IN_CCC and ghost.ended_at is None  # kept
 
@@ -126,8 +214,8 @@ def test_reconcile_closes_open_records_creates_missing_ones_and_keeps_unknown(ed
 
 
 @pytest.mark.ccc2x
-def test_an_interrupted_run_loses_nothing_and_the_next_finishes(edward, monkeypatch):
-    calls = [ccc_call(ago=900 - 60 * i, caller=f"1390000{i:04d}") for i in range(4)]
+def test_an_interrupted_run_loses_nothing_and_the_next_finishes(edward, ccc, monkeypatch):
+    calls = [ccc.add("2x", ago=900 - 60 * i, caller=f"1390000{i:04d}") for i in range(4)]
     real_settle, settled = reconcile.settle, []
 
     def settle_then_die(*args):
@@ -143,7 +231,7 @@ def test_an_interrupted_run_loses_nothing_and_the_next_finishes(edward, monkeypa
     monkeypatch.setattr(reconcile, "settle", real_settle)
     assert "2 created, 0 updated, 2 unchanged" in run()
     assert sorted(CallRecord.objects.values_list("contact_id", flat=True)) == sorted(
-        f"job-{c.contact_id}" for c in calls
+        c.contact_id for c in calls
     )
 
 
@@ -168,26 +256,26 @@ def test_rows_with_missing_fields_unknown_directions_or_another_agent_are_skippe
 
 
 @pytest.mark.ccc2x
-def test_an_agent_whose_link_is_gone_is_skipped_and_named(edward, sandbox):
+def test_an_agent_whose_link_is_gone_is_skipped_and_named(edward, sandbox, cloud_users):
+    """Against the sandbox's own CCC: Sissi's revoked grant makes it refuse her token."""
     from aliyun_oauth import client
     from aliyun_oauth.models import LinkedAccount
 
     sissi = get_user_model().objects.create_user("sissi", password="sissi-pw-2026")
-    link_account(sandbox, sissi, DEMO_CLOUD_USERS[1].upn, DEMO_CLOUD_USERS[1].password)
-    ccc_call()
+    link_account(sandbox, sissi, *cloud_users["sissi"])
     # Sissi's grant is revoked at the provider (e.g. in her cloud account) while the CRM still
     # holds her tokens.
     row = LinkedAccount.objects.get(user=sissi)
     client.revoke(client.provider_config(), row.refresh_token, "refresh_token")
     out = run()
-    assert "edward: 1 listed, 1 created" in out
+    assert "edward: 0 listed, 0 created" in out
     assert "sissi: skipped (" in out and "1 agents skipped" in out
 
 
 @pytest.mark.postgres
 @pytest.mark.ccc2x
-def test_two_runs_at_once_create_each_call_once(edward):
-    calls = [ccc_call(ago=1200 - 30 * i, caller=f"1390000{i:04d}") for i in range(12)]
+def test_two_runs_at_once_create_each_call_once(edward, ccc):
+    calls = [ccc.add("2x", ago=1200 - 30 * i, caller=f"1390000{i:04d}") for i in range(12)]
     outputs, errors = [], []
 
     def worker():

@@ -3,12 +3,14 @@ rung while the CRM tab was closed, and a call whose workbench was closed mid-cal
 ``manage.py reconcile_calls`` from CCC's call detail records; a second run changes nothing."""
 
 import io
+from datetime import UTC, datetime
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from aliyun_sandbox.models import Call
+from ccc_proxy.services import call_as
 from customers.models import CallRecord
 from tests.workbench.conftest import link_sandbox_account, logged, sign_in, wait_status
 
@@ -58,17 +60,18 @@ def test_calls_the_browser_missed_are_settled_by_reconcile(page, demo, simulator
     assert open_record.outcome == CallRecord.TALKING and open_record.ended_at is None
     out = reconcile()
     assert "edward: 2 listed, 1 created, 1 updated" in out, out
-    ended = Call.objects.get(caller=MR_LU)
+    # What CCC says, read as Edward like any client of the OpenAPI.
+    edward = get_user_model().objects.get(username="edward")
+    listed = call_as(edward, "ListRecentCallDetailRecords", {"PageSize": "10"})["Data"]["List"]
+    jobs = {row["CallingNumber"]: row["ContactId"] for row in listed}
+    detail = call_as(edward, "GetCallDetailRecord", {"ContactId": jobs[MR_LU]})["Data"]
     open_record.refresh_from_db()
-    # CCC's end time (CCC reports milliseconds)
-    assert open_record.ended_at == ended.released_at.replace(
-        microsecond=ended.released_at.microsecond // 1000 * 1000
-    )
+    assert open_record.ended_at == datetime.fromtimestamp(detail["ReleaseTime"] / 1000, UTC)
     assert open_record.outcome == CallRecord.COMPLETED and open_record.released_by == "remote"
     assert open_record.ccc_state == CallRecord.CONFIRMED
     missed = CallRecord.objects.get(caller=MISS_LU)
     assert missed.customer.name == "Miss Lu" and missed.outcome == CallRecord.MISSED
-    assert missed.contact_id == f"job-{Call.objects.get(caller=MISS_LU).contact_id}"
+    assert missed.contact_id == jobs[MISS_LU]
 
     before = list(CallRecord.objects.order_by("pk").values())
     assert "0 created, 0 updated, 2 unchanged" in reconcile()
