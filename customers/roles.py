@@ -1,5 +1,6 @@
 """The two roles of the CRM as Django groups: *Agents* view customers and add the unknown callers
-they talk to; *Supervisors* (staff, in ``/admin/``) add, change, delete, import and export them."""
+they talk to; *Supervisors* (staff, in ``/admin/``) add, change, delete, import and export them,
+and read the call log."""
 
 from django.contrib.auth.models import Group, Permission
 
@@ -11,7 +12,9 @@ ROLE_PERMISSIONS = {
         f"{action}_{model}"
         for model in ("customer", "phonenumber")
         for action in ("view", "add", "change", "delete")
-    ],
+    ]
+    # The call log, read-only in the admin (written by the softphone and reconcile_calls).
+    + ["view_callrecord"],
 }
 
 

@@ -29,6 +29,6 @@ def strip(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("customers", "0007_call_start_known")]
+    dependencies = [("customers", "0008_call_reconcile")]
 
     operations = [migrations.RunPython(strip, migrations.RunPython.noop)]
