@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from django.conf import settings
 
 from tests.aliyun_oauth.fakeprovider import FakeProvider
@@ -85,6 +86,14 @@ def test_two_instances_behave_as_one(instances, upstream, capsys):
     static = edward.get(b, "/static/css/app." + css, headers={"Accept-Encoding": "gzip"})
     assert static.status_code == 200 and static.headers["Content-Encoding"] == "gzip"
     assert "immutable" in static.headers["Cache-Control"]
+
+    # The load balancer probes each instance by its address, over plain HTTP; nothing else may.
+    for base in (a, b):
+        for path in ("/healthz", "/readyz"):
+            probe = requests.get(base + path, headers={"Host": "10.0.0.5:8000"}, timeout=10)
+            assert probe.status_code == 200 and probe.json() == {"status": "ok"}
+        by_address = edward.get(base, "/login/", headers={"Host": "10.0.0.5:8000"})
+        assert by_address.status_code == 400
 
     # Sign in on one, work on the other.
     assert edward.sign_in(a, "Edward", "1234").status_code == 302
