@@ -311,3 +311,15 @@ def test_1x_rows_with_odd_shapes_are_skipped_or_read_without_breaking(edward):
     assert reconcile.fact_1x({**good, "Agents": other}, agent, now) is None
     assert reconcile.fact_1x({**good, "ContactType": None}, agent, now) is None
     assert reconcile.fact_1x({**good, "StartTime": "x"}, agent, now) is None
+
+
+@pytest.mark.parametrize(
+    "since", ["garbage", "-5d", "2026-13-45", "99999999d", "1" + "0" * 20 + "d"]
+)
+def test_reconcile_calls_refuses_an_unusable_since_with_a_message(since):
+    """Found by a tester: a --since further back than dates go ended in an OverflowError
+    traceback; every unusable value is a CommandError naming it, before any upstream call."""
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--since"):
+        call_command("reconcile_calls", since=since, stdout=io.StringIO())

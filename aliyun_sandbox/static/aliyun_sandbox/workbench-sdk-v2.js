@@ -91,10 +91,14 @@
     }
   };
 
+  // The proxy's answers after which a poll cannot recover by itself.
+  var STOP_POLLING_CODES = ["LoginRequired", "NotAuthenticated", "CsrfFailed"];
+
   proto._error = function (code, message, requestId) {
     var tips = {
       9001: "Not possible in the current status.",
       NotAuthenticated: "Link your Alibaba Cloud account first.",
+      LoginRequired: "Your CRM sign-in has ended: reload the page and sign in again.",
       UserBusy: "You are on a call.",
       "Permission.Denied": "Not allowed (signed in on another device?)."
     };
@@ -172,6 +176,11 @@
           return self._api("GetLoginDetails", {}).then(function (fresh) {
             d.UserKey = fresh.UserKey;
             d.Signature = fresh.Signature;
+            return null;
+          }, function (err) {
+            // The CRM refused as well (its sign-in or the account link is gone): polling again
+            // cannot help, so stop until the agent signs in again (no request loop).
+            if (err && STOP_POLLING_CODES.indexOf(err.errorCode) >= 0) self._stopPolling();
             return null;
           });
         }

@@ -20,8 +20,11 @@ def _since(value: str):
     (``2h``, ``30m``, ``7d`` or Django's ``HH:MM:SS``)."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = value.strip()
-    if text[:-1].isdigit() and text[-1:] in units:
-        return timezone.now() - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    try:
+        if text[:-1].isdigit() and text[-1:] in units:
+            return timezone.now() - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    except OverflowError:
+        raise CommandError(f"--since {value!r}: that is further back than any call.") from None
     try:
         when = parse_datetime(text)
     except ValueError:
@@ -30,7 +33,10 @@ def _since(value: str):
         return when
     duration = parse_duration(text) if when is None else None
     if duration is not None:
-        return timezone.now() - duration
+        try:
+            return timezone.now() - duration
+        except OverflowError:
+            raise CommandError(f"--since {value!r}: that is further back than any call.") from None
     raise CommandError(
         f"--since {value!r}: give a time with a UTC offset (2026-12-01T08:00:00Z) "
         "or a duration back from now (2h, 30m, 7d)."
