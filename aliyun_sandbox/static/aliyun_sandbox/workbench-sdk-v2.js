@@ -69,6 +69,7 @@
     this._acwTimer = null;
     this._seq = 0;                 // bumped by every command, so stale polls are ignored
     this._commands = 0;            // OpenAPI commands under way (polls wait for them)
+    this._busy = {};               // call actions ("AnswerCall"...) whose request is under way
     this._visible = config.defaultVisible !== false;
     this._render();
     this._hook("onInit");
@@ -250,6 +251,7 @@
     var last = this._status;
     if (code === last) return;
     this._status = code;
+    this._showError("");  // an error of the last status (e.g. a refused double click) is stale
     this._draw();
     this._hook("onStatusChange", {
       code: code, lastCode: last,
@@ -476,15 +478,22 @@
       this._error(9001, "There is no call.");
       return Promise.resolve(false);
     }
+    // A second click while this action's request is under way (a double click) is ignored:
+    // sent, the server would refuse it ("the call is talking") and show a stale error.
+    if (this._busy[api]) return Promise.resolve(false);
     var call = this._call;
+    this._busy[api] = true;
+    var free = function () { delete self._busy[api]; };
     return this._command(api, Object.assign({ jobId: jobIdOf(call) }, params || {}), allowed)
       .then(function (data) {
         if (data === false) return false;
+        self._showError("");  // it succeeded: an earlier error is no longer true
         return self._poll().then(function (polled) {
           if (polled) self._onPoll(polled);
           return true;
         });
-      }, function () { return false; });
+      }, function () { return false; })
+      .finally(free);
   };
 
   proto.answer = function () {

@@ -55,6 +55,7 @@
     this._groups = [];
     this._timer = null;
     this._seq = 0;                 // bumped by every command, so stale polls are ignored
+    this._busy = {};               // call actions ("answer"...) whose request is under way
     this._visible = this.config.defaultVisible !== false;
     this._render();
     this._hook("onInit");
@@ -258,6 +259,7 @@
     var last = this._status;
     if (code === last) return;
     this._status = code;
+    this._showError("");  // an error of the last status (e.g. a refused double click) is stale
     if (code === S.SIGNED_IN || code === S.READY || code === S.BREAK) this._idle = code;
     this._draw();
     this._hook("onStatusChange", code, last, {
@@ -442,10 +444,15 @@
       if (!this._call) this._error(api, "NoCall", "There is no call.");
       return Promise.resolve(false);
     }
+    // A second click while this action's request is under way (a double click) is ignored:
+    // sent, the agent server would refuse it and leave a stale error on show.
+    if (this._busy[api]) return Promise.resolve(false);
+    this._busy[api] = true;
     return this._agent(command, { connid: this._call.connid }).then(function (data) {
+      self._showError("");  // it succeeded: an earlier error is no longer true
       self._onCall(data.call);
       return true;
-    }, function () { return false; });
+    }, function () { return false; }).finally(function () { delete self._busy[api]; });
   };
 
   proto.answer = function () {
