@@ -135,6 +135,7 @@
       }
       return record;
     }, function (err) {
+      call.logError = err.message;  // the server's reason, for the form that sent it
       notice("Call log: " + err.message, "error", "call-log");
       return null;
     });
@@ -320,8 +321,14 @@
       event.preventDefault();
       wrapupDirty = false;
       wrapupStatus.textContent = "Saving\u2026";
+      call.logError = "";
       logEvent(call, "notes", { notes: wrapup.notes.value }).then(function (record) {
-        if (!record) { wrapupStatus.textContent = "Not saved."; return; }
+        if (!record) {
+          // The typed notes stay in the form, to be corrected and sent again.
+          wrapupDirty = true;
+          wrapupStatus.textContent = "Not saved" + (call.logError ? ": " + call.logError : ".");
+          return;
+        }
         wrapupStatus.textContent = "Saved.";
         // Show the note on the customer's page if it is the one in the frame.
         try {
@@ -393,6 +400,9 @@
       dialPending = false;
       if (error && error.errorCode === "NotAuthenticated") {
         notice("Your Alibaba Cloud account is not linked any more: link it again.", "error");
+      } else if (error && error.errorCode === "LoginRequired") {
+        // The CRM sign-in ended (e.g. signed out in another tab): the softphone stops polling.
+        notice("Your CRM sign-in has ended: reload the page and sign in again.", "error");
       }
     }
   };
@@ -417,6 +427,20 @@
     };
   }
 
+  // A live call first seen when established (the workbench reloaded mid-call and resumed it):
+  // pop it again, the caller looked up anew, so the card or chooser is back and the call log
+  // gets its customer.
+  function restorePop(call) {
+    if (!call) return;
+    if (call.direction === "outbound") {
+      call.popSeq = ++popSeq;
+      showPop("Calling", call.callee, "dialing", call);
+      describeCallee(call);
+    } else {
+      screenPop(call);
+    }
+  }
+
   var hooks2x = {
     onCallComing: function (detail) {
       var d = detail || {}, c = fromContext(d.callContext), jobId = d.jobId || c.jobId;
@@ -437,6 +461,7 @@
         contactId: c.jobId, direction: known ? null : c.direction,
         callee: known ? null : c.callee
       });
+      if (!known) restorePop(calls[c.jobId]);
     },
     onCallRelease: function (detail) {
       var c = fromContext(detail && detail.callContext);
