@@ -1,11 +1,19 @@
-"""Shared fixtures: the sandbox on a live server, and a headless Chromium."""
+"""Shared fixtures: the sandbox on a live server, and a headless Chromium.
+
+Product tests see the sandbox only from outside, as they would see Alibaba Cloud: over HTTP,
+through the ``sandbox`` fixture (what it answered, counted at the live server) and
+``cloud_users`` (the demo cloud users, seeded by ``manage.py sandbox_seed``). Only the sandbox's
+own tests (tests/aliyun_sandbox/) read its models."""
 
 import contextlib
+import io
 import os
 import secrets
 import shutil
+import threading
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -57,6 +65,30 @@ def ccc_api_version(request, settings):
     return version
 
 
+class SandboxTraffic:
+    """What the live server answered while a test ran: ``(method, path, status)`` per request, in
+    the order the answers started (recorded before the client can read them), thread-safe."""
+
+    def __init__(self, app):
+        self.app = app
+        self.seen: list[tuple[str, str, int]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        def record(status, headers, *exc_info):
+            with self._lock:
+                self.seen.append(
+                    (environ["REQUEST_METHOD"], environ["PATH_INFO"], int(status.split()[0]))
+                )
+            return start_response(status, headers, *exc_info)
+
+        return self.app(environ, record)
+
+    def statuses(self, path_prefix: str) -> list[int]:
+        with self._lock:
+            return [status for _, path, status in self.seen if path.startswith(path_prefix)]
+
+
 @pytest.fixture
 def sandbox(live_server, settings):
     """Point every Alibaba Cloud setting at the sandbox served by ``live_server`` (plain HTTP).
@@ -64,6 +96,12 @@ def sandbox(live_server, settings):
     The CRM is reached as ``crm_url`` (http://127.0.0.1:PORT) and the sandbox as ``base_url``
     (http://localhost:PORT/sandbox): two different sites, as in production, so the provider's
     form_post callback is a cross-site POST in a browser.
+
+    What reached the sandbox is observed as a client of Alibaba Cloud could: ``answers(path)``
+    lists the HTTP statuses the sandbox gave to requests under ``base_url + path`` during the test
+    (e.g. ``answers("/oauth/v1/token")``), ``tokens_issued()`` counts the token endpoint's 200
+    answers (a code exchange or a refresh each), ``ccc_answers()`` the CCC OpenAPI's answers, and
+    ``refresh(refresh_token)`` tries a refresh_token grant (the raw ``requests.Response``).
     """
     port = live_server.url.rsplit(":", 1)[1]
     crm_url = f"http://127.0.0.1:{port}"
@@ -80,16 +118,61 @@ def sandbox(live_server, settings):
     settings.ALIYUN_CCC_ENDPOINT = f"{host}/sandbox/ccc"
     settings.ALIYUN_CCC_PROTOCOL = "http"
     settings.ALIYUN_CA_BUNDLE = ""
-    return SimpleNamespace(
+
+    server = live_server.thread.httpd
+    app = server.get_app()
+    traffic = SandboxTraffic(app)
+    server.set_app(traffic)
+    base_path = urlsplit(base_url).path
+    client_id, client_secret = settings.SANDBOX_CLIENT_ID, settings.SANDBOX_CLIENT_SECRET
+
+    def answers(path: str) -> list[int]:
+        return traffic.statuses(base_path + path)
+
+    def refresh(refresh_token: str) -> requests.Response:
+        return requests.post(
+            f"{base_url}/oauth/v1/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": client_id,
+                "client_secret": client_secret,
+            },
+            timeout=10,
+        )
+
+    yield SimpleNamespace(
         crm_url=crm_url,
         base_url=base_url,
         signin_url=f"{base_url}/signin",
         oauth_url=f"{base_url}/oauth",
         ccc_endpoint=f"{host}/sandbox/ccc",
-        client_id=settings.SANDBOX_CLIENT_ID,
-        client_secret=settings.SANDBOX_CLIENT_SECRET,
+        client_id=client_id,
+        client_secret=client_secret,
         redirect_uri=f"{crm_url}/aliyun/auth/callback",
+        answers=answers,
+        tokens_issued=lambda: answers("/oauth/v1/token").count(200),
+        ccc_answers=lambda: answers("/ccc"),
+        refresh=refresh,
     )
+    server.set_app(app)
+
+
+@pytest.fixture
+def cloud_users(sandbox, settings):
+    """The sandbox's demo cloud users, seeded with ``manage.py sandbox_seed`` (idempotent):
+    ``{"edward": (upn, password), "sissi": (upn, password)}``, as the README's demo accounts.
+
+    Passwords are hashed with MD5 from here on (PBKDF2's deliberate slowness would dominate the
+    tests; a password hashed now must be checked with a hasher still configured later)."""
+    from django.core.management import call_command
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("sandbox_seed", stdout=io.StringIO())
+    return {
+        "edward": ("edward@crmdemo.onaliyun.com", "1234"),
+        "sissi": ("sissi@crmdemo.onaliyun.com", "5678"),
+    }
 
 
 @pytest.fixture

@@ -27,13 +27,10 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def oauth_sandbox(sandbox, settings):
+def oauth_sandbox(sandbox, cloud_users, settings):
     """The ``sandbox`` fixture plus plain-HTTP OAuth allowed (the live server is HTTP) and the
     demo cloud users seeded."""
-    from aliyun_sandbox.oauth.users import seed_cloud_users
-
     settings.ALIYUN_OAUTH_ALLOW_HTTP = True
-    seed_cloud_users()
     return sandbox
 
 

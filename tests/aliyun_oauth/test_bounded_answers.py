@@ -8,7 +8,8 @@ from aliyun_oauth import client as oauth_client
 from aliyun_oauth.exceptions import OAuthUpstreamError
 from aliyun_oauth.models import LinkedAccount
 from tests.aliyun_oauth.conftest import auth_params, start_link
-from tests.hostile_server import HostileServer
+from tests.hostile_server import HEADER_DRIP_BYTES, HostileServer
+from workbench.devcert import ensure_dev_certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +45,29 @@ def test_a_token_answer_dripping_past_the_deadline_is_a_502(fake_provider, edwar
         settings.ALIYUN_OAUTH_TOKEN_URL = hostile.url + "/token"
         response = _link(edward_client, fake_provider)
         assert 0 < hostile.sent < len(str(answer))
+    assert response.status_code == 502, response.content[:300]
+    assert "did not answer in time" in response.content.decode()
+    assert not LinkedAccount.objects.exists()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_token_answer_dripping_its_headers_past_the_deadline_is_a_502(
+    fake_provider, edward_client, settings, tmp_path, scheme
+):
+    # The status line and headers arrive one byte every 10 ms: each read is quick, the headers
+    # take 10 s. The deadline must end the call while the headers are still coming, not after.
+    settings.ALIYUN_READ_TIMEOUT = 1.0
+    settings.ALIYUN_UPSTREAM_DEADLINE = 0.3
+    tls = None
+    if scheme == "https":  # the socket the deadline shuts down is wrapped in TLS after connect
+        tls = ensure_dev_certificate(tmp_path)
+        settings.ALIYUN_CA_BUNDLE = str(tls[0])
+    answer = fake_provider.token_answer()
+    with HostileServer("header-drip", body=answer, drip_interval=0.01, tls=tls) as hostile:
+        settings.ALIYUN_OAUTH_TOKEN_URL = hostile.url + "/token"
+        response = _link(edward_client, fake_provider)
+        # The client hung up near the deadline (about 30 bytes), long before the headers ended.
+        assert 0 < hostile.sent < HEADER_DRIP_BYTES / 3
     assert response.status_code == 502, response.content[:300]
     assert "did not answer in time" in response.content.decode()
     assert not LinkedAccount.objects.exists()

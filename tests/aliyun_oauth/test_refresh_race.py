@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from aliyun_oauth import services
 from aliyun_oauth.models import LinkedAccount
-from aliyun_sandbox.models import AccessToken
 from tests.aliyun_oauth.conftest import link
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -50,13 +49,13 @@ def test_concurrent_callers_near_expiry_refresh_once(oauth_sandbox, edward, edwa
         expires_at=timezone.now() + timedelta(seconds=5),
         issued_at=timezone.now() - timedelta(seconds=3595),
     )
-    assert AccessToken.objects.count() == 1
+    assert oauth_sandbox.tokens_issued() == 1
 
     results = _race(lambda: services.get_valid_token(edward))
 
     assert all(isinstance(r, services.ValidToken) for r in results), results
     assert len({r.access_token for r in results}) == 1
-    assert AccessToken.objects.count() == 2  # exactly one upstream refresh
+    assert oauth_sandbox.tokens_issued() == 2  # exactly one upstream refresh
     assert results[0].access_token == LinkedAccount.objects.get(user=edward).access_token
 
 
@@ -73,4 +72,4 @@ def test_concurrent_callers_with_the_same_rejected_token_refresh_once(
         LinkedAccount.objects.get(user=edward).access_token
     }
     assert rejected not in {r.access_token for r in results}
-    assert AccessToken.objects.count() == 2
+    assert oauth_sandbox.tokens_issued() == 2

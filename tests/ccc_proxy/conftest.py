@@ -18,7 +18,6 @@ from django.core.cache import cache
 from django.test import Client
 
 from aliyun_oauth import services as oauth_services
-from aliyun_sandbox.oauth.users import DEMO_CLOUD_USERS, seed_cloud_users
 
 
 def _hidden_inputs(html: str) -> dict[str, str]:
@@ -78,7 +77,7 @@ class Agent:
 
 
 @pytest.fixture
-def make_agent(sandbox, transactional_db, settings, monkeypatch):
+def make_agent(sandbox, transactional_db, cloud_users, settings, monkeypatch):
     """Factory: ``make_agent("edward", linked=True)`` -> Agent logged in to the CRM; linked to the
     sandbox cloud user of the same name when ``linked``."""
     # The live server speaks plain HTTP: allow it for the OAuth client (development switch).
@@ -88,13 +87,11 @@ def make_agent(sandbox, transactional_db, settings, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The sandbox's signing keys live in the (per-test) database: forget JWKS cached earlier.
     cache.clear()
-    seed_cloud_users()
-    demo = {d.display_name.lower(): d for d in DEMO_CLOUD_USERS}
 
     def make(name: str, linked: bool = True) -> Agent:
         user = get_user_model().objects.create_user(name, password=f"{name}-pw-2026")
         if linked:
-            link_account(sandbox, user, demo[name].upn, demo[name].password)
+            link_account(sandbox, user, *cloud_users[name])
         client = Client()
         client.force_login(user)
         http = requests.Session()

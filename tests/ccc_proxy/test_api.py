@@ -428,9 +428,12 @@ def test_oauth_provider_down_is_502(edward, fake_ccc, settings):
 
 
 def test_revoked_grant_is_401_relink(edward, fake_ccc, settings):
-    from aliyun_sandbox.models import RefreshToken
+    from aliyun_oauth import client as oauth_client
+    from aliyun_oauth.models import LinkedAccount
 
-    RefreshToken.objects.update(revoked_at=timezone.now())
+    # The grant ends at the provider (RFC 7009 revocation over HTTP), behind the CRM's back.
+    refresh_token = LinkedAccount.objects.get(user=edward.user).refresh_token
+    oauth_client.revoke(oauth_client.provider_config(), refresh_token, "refresh_token")
     _expire_stored_token()
     body = assert_error(edward.call("ListSkillGroupsOfUser", {}), 401, "NotAuthenticated")
     assert body["linkUrl"] == "/aliyun/auth"

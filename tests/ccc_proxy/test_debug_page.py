@@ -2,8 +2,6 @@
 
 import re
 
-from aliyun_sandbox.models import UsedNonce
-
 
 def test_debug_page_is_404_without_debug(make_agent, settings):
     settings.DEBUG = False
@@ -22,7 +20,7 @@ def test_debug_page_requires_login(sandbox, settings, transactional_db):
     assert response.status_code == 302 and "/login/" in response.headers["Location"]
 
 
-def test_debug_page_shows_raw_and_converted_answers(make_agent, settings):
+def test_debug_page_shows_raw_and_converted_answers(make_agent, sandbox, settings):
     settings.DEBUG = True
     edward = make_agent("edward")
     url = f"{edward.crm_url}/aliyun/ccc/api/debug"
@@ -40,7 +38,7 @@ def test_debug_page_shows_raw_and_converted_answers(make_agent, settings):
     assert "HTTP 200" in answer.text
     assert "&quot;SkillLevels&quot;: {" in answer.text  # raw
     assert "&quot;skillLevels&quot;: [" in answer.text  # converted
-    assert UsedNonce.objects.count() == 1
+    assert sandbox.ccc_answers() == [200]
 
     refused = edward.http.post(
         url,
@@ -54,4 +52,4 @@ def test_debug_page_shows_raw_and_converted_answers(make_agent, settings):
         timeout=10,
     )
     assert "HTTP 400" in broken.text and "InvalidRequest" in broken.text
-    assert UsedNonce.objects.count() == 1
+    assert sandbox.ccc_answers() == [200]  # the refused requests reached nothing

@@ -1,6 +1,6 @@
 """The proxy against the sandbox CCC OpenAPI on the live server, with the unmodified
-aliyun-python-sdk-core signing: what reaches the sandbox is counted by its consumed
-SignatureNonces (``UsedNonce`` rows: one per authentic request)."""
+aliyun-python-sdk-core signing: what reaches the sandbox is counted at the live server
+(``sandbox.ccc_answers()``: the status of each request the CCC OpenAPI answered)."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from aliyun_sandbox.models import AccessToken, UsedNonce
+from aliyun_oauth.models import LinkedAccount
 
 # Minimal parameters of each 1.x softphone action the sandbox implements.
 ACTIONS = {
@@ -33,7 +33,7 @@ def edward(make_agent):
     return make_agent("edward")
 
 
-def test_linked_agent_gets_own_converted_skill_groups(edward):
+def test_linked_agent_gets_own_converted_skill_groups(edward, sandbox):
     response = edward.call("ListSkillGroupsOfUser", {"instanceId": "ccc-sandbox-instance"})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -44,15 +44,15 @@ def test_linked_agent_gets_own_converted_skill_groups(edward):
     assert first["skillLevelId"].endswith("-8001")  # edward's extension: signed as edward
     assert isinstance(first["skill"]["outboundPhoneNumbers"], list)
     assert first["skill"]["outboundPhoneNumbers"][0]["number"]
-    assert UsedNonce.objects.count() == 1
+    assert sandbox.ccc_answers() == [200]
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))
-def test_softphone_actions_pass_through_the_sandbox(edward, action):
+def test_softphone_actions_pass_through_the_sandbox(edward, sandbox, action):
     response = edward.call(action, ACTIONS[action])
     assert response.status_code == 200, response.text
     assert response.json()["success"] is True
-    assert UsedNonce.objects.count() == 1
+    assert sandbox.ccc_answers() == [200]
 
 
 def test_login_info_names_the_calling_agent(make_agent):
@@ -62,17 +62,17 @@ def test_login_info_names_the_calling_agent(make_agent):
         assert isinstance(info["roles"], list)
 
 
-def test_sandbox_error_keeps_code_status_and_request_id(edward):
+def test_sandbox_error_keeps_code_status_and_request_id(edward, sandbox):
     response = edward.call("GetConfig", {})  # Name, ObjectType, ObjectId missing
     assert response.status_code == 400
     body = response.json()
     assert body["errorCode"] == "MissingParameter"
     assert '"Name"' in body["message"]
     assert len(body["requestId"]) == 36  # the sandbox's RequestId, not a local one
-    assert UsedNonce.objects.count() == 1
+    assert sandbox.ccc_answers() == [400]
 
 
-def test_refusals_reach_nothing(make_agent):
+def test_refusals_reach_nothing(make_agent, sandbox):
     edward = make_agent("edward")
     sissi = make_agent("sissi", linked=False)
     assert edward.call("DeleteInstance", {}).status_code == 403
@@ -80,21 +80,27 @@ def test_refusals_reach_nothing(make_agent):
     assert edward.call("ListSkillGroupsOfUser", {"instanceId": "other"}).status_code == 403
     assert edward.call("ListSkillGroupsOfUser", {}, headers={"X-CSRFToken": ""}).status_code == 403
     assert sissi.call("ListSkillGroupsOfUser", {}).status_code == 401
-    assert UsedNonce.objects.count() == 0
+    assert sandbox.ccc_answers() == []
 
 
-def test_expired_sts_is_refreshed_and_retried(edward):
-    # The sandbox expires the STS credentials early (the CRM still thinks the token valid).
-    AccessToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+def test_expired_sts_is_refreshed_and_retried(make_agent, sandbox, settings, clock):
+    # STS credentials that live 60 s at the sandbox, which the CRM believes valid for a day;
+    # a minute later (within the OpenAPI's 15-minute Timestamp window) the sandbox refuses them.
+    settings.SANDBOX_ACCESS_TOKEN_LIFETIME = 60
+    edward = make_agent("edward")
+    LinkedAccount.objects.filter(user=edward.user).update(
+        expires_at=timezone.now() + timedelta(days=1)
+    )
+    clock.advance(61)
     response = edward.call("ListSkillGroupsOfUser", {})
     assert response.status_code == 200, response.text
-    assert AccessToken.objects.count() == 2  # a refresh issued new credentials
-    assert UsedNonce.objects.count() == 1  # the refused attempt was not authentic
+    assert sandbox.tokens_issued() == 2  # the link, then a refresh issued new credentials
+    assert sandbox.ccc_answers() == [400, 200]  # InvalidSecurityToken.Expired, then the retry
 
 
 @pytest.mark.postgres  # concurrent requests: SQLite's shared in-memory test database locks up
 @pytest.mark.django_db(transaction=True)
-def test_two_agents_concurrently_never_cross_credentials(make_agent):
+def test_two_agents_concurrently_never_cross_credentials(make_agent, sandbox):
     agents = {"edward": make_agent("edward"), "sissi": make_agent("sissi")}
     jobs = [name for _ in range(6) for name in agents]
 
@@ -106,7 +112,7 @@ def test_two_agents_concurrently_never_cross_credentials(make_agent):
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(login_name, jobs))
     assert results == [(name, name) for name in jobs]
-    assert UsedNonce.objects.count() == len(jobs)
+    assert sandbox.ccc_answers() == [200] * len(jobs)
 
 
 @pytest.mark.browser
@@ -133,7 +139,7 @@ def test_done_when_in_the_browser(make_agent, page, sandbox):
     }"""
     form = "application/x-www-form-urlencoded"
     sign_in("edward")
-    nonces_before = UsedNonce.objects.count()  # the workbench's own softphone calls
+    answered_before = len(sandbox.ccc_answers())  # the workbench's own softphone calls
     request = "request=" + json.dumps({"instanceId": "ccc-sandbox-instance"})
     status, body = page.evaluate(fetch, ["ListSkillGroupsOfUser", request, form])
     assert status == 200, body
@@ -158,7 +164,7 @@ def test_done_when_in_the_browser(make_agent, page, sandbox):
     sign_in("sissi")
     status, body = page.evaluate(fetch, ["ListSkillGroupsOfUser", "request={}", form])
     assert (status, body["errorCode"], body["linkUrl"]) == (401, "NotAuthenticated", "/aliyun/auth")
-    assert UsedNonce.objects.count() == nonces_before + 1
+    assert sandbox.ccc_answers()[answered_before:] == [200]  # only the first call reached it
     # The browser reports each deliberate 4xx as a failed resource load; nothing else may fail.
     assert [p for p in page.problems if "Failed to load resource" not in p] == []
 
@@ -206,5 +212,5 @@ def test_softphone_sdk_through_the_proxy(make_agent, page, sandbox):
     assert page.evaluate("window.errors") == [], page.problems
     assert ("RequestLoginInfo", 200) in seen and ("ListSkillGroupsOfUser", 200) in seen
     assert all(status == 200 for _, status in seen), seen
-    assert UsedNonce.objects.count() == len(seen)
+    assert sandbox.ccc_answers() == [200] * len(seen)
     assert page.problems == []
