@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -639,3 +640,25 @@ def account_summary(user) -> dict | None:
         "refreshable": bool(row.refresh_token_encrypted),
         "provider": client.provider_name(),
     }
+
+
+@dataclass(frozen=True)
+class LinkedAgent:
+    """A CRM user with a linked cloud account: ``user`` (the Django user), ``upn`` (e.g.
+    ``edward@crmdemo.onaliyun.com``) and ``uid`` (the cloud user id), either may be empty."""
+
+    user: object
+    upn: str
+    uid: str
+
+
+def linked_agents(usernames: list[str] | None = None) -> list[LinkedAgent]:
+    """The users with a linked account (only those named in ``usernames``, case-insensitive,
+    when given), ordered by username. No token is read or refreshed here."""
+    rows = LinkedAccount.objects.select_related("user").order_by("user__username")
+    if usernames:
+        wanted = Q()
+        for name in usernames:
+            wanted |= Q(user__username__iexact=name)
+        rows = rows.filter(wanted)
+    return [LinkedAgent(user=row.user, upn=row.upn, uid=row.uid) for row in rows]

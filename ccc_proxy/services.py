@@ -335,6 +335,39 @@ def _call(credentials: client.Credentials, action: str, parameters: dict[str, st
         raise ProxyError(502, "UpstreamUnavailable", str(exc)) from exc
 
 
+def _signed_call(user, action: str, parameters: dict[str, str]) -> tuple[client.CccAnswer, bool]:
+    """Call ``action`` as ``user``: the one signing, refresh and error path of every CCC call."""
+    access_token, credentials = _credentials(user)
+    try:
+        return _call(credentials, action, parameters), False
+    except client.UpstreamError as exc:
+        if not _token_rejected(exc):
+            raise _upstream_error(exc) from exc
+        new_token, new_credentials = _credentials(user, rejected_token=access_token)
+        retry_safe = actions.is_retry_safe(settings.ALIYUN_CCC_API_VERSION, action)
+        if not retry_safe or new_token == access_token:
+            raise _upstream_error(exc) from exc
+        try:
+            return _call(new_credentials, action, parameters), True
+        except client.UpstreamError as again:
+            raise _upstream_error(again) from again
+
+
+def call_as(user, action: str, parameters: dict[str, str]) -> dict[str, Any]:
+    """Call CCC OpenAPI ``action`` from the server as ``user`` (e.g. ``reconcile_calls``) and
+    return the raw OpenAPI answer (a dict, never converted for the SDK).
+
+    Same path as the softphone's calls: the agent's token from ``get_valid_token`` (refreshed
+    when near expiry or rejected, the call then repeated once if retry-safe), STS or bearer
+    signing, ``InstanceId`` pinned to ``ALIYUN_CCC_INSTANCE_ID``. Server-side actions are chosen
+    by the code, so ``CCC_PROXY_ALLOWED_ACTIONS`` does not apply. Raises :class:`ProxyError`
+    (401 ``NotAuthenticated`` when the agent's link is gone).
+    """
+    parameters = {**parameters, "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID}
+    answer, _ = _signed_call(user, action, parameters)
+    return answer.body
+
+
 def forward(user, action: str | None, request_text: str) -> ProxyResult:
     """Forward one softphone call as ``user`` and return the answer for the SDK.
 
@@ -347,22 +380,7 @@ def forward(user, action: str | None, request_text: str) -> ProxyResult:
     """
     action = check_action(action)
     parameters = build_parameters(parse_request_object(request_text))
-    access_token, credentials = _credentials(user)
-    retried = False
-    try:
-        answer = _call(credentials, action, parameters)
-    except client.UpstreamError as exc:
-        if not _token_rejected(exc):
-            raise _upstream_error(exc) from exc
-        new_token, new_credentials = _credentials(user, rejected_token=access_token)
-        retry_safe = actions.is_retry_safe(settings.ALIYUN_CCC_API_VERSION, action)
-        if not retry_safe or new_token == access_token:
-            raise _upstream_error(exc) from exc
-        retried = True
-        try:
-            answer = _call(new_credentials, action, parameters)
-        except client.UpstreamError as again:
-            raise _upstream_error(again) from again
+    answer, retried = _signed_call(user, action, parameters)
     body = answer.body
     if settings.ALIYUN_CCC_API_VERSION == actions.API_2017:
         try:

@@ -309,6 +309,9 @@ LOGGING = {
 # --- Phone numbers ---------------------------------------------------------------------------
 # Region used to read numbers written without a country code (ISO 3166-1 alpha-2).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="CN")
+# reconcile_calls: seconds of CCC call detail records read per run (the window also reaches back
+# to each agent's oldest record CCC has not confirmed yet).
+CALL_RECONCILE_WINDOW = env.int("CALL_RECONCILE_WINDOW", default=86400)
 # CSV/Excel export: make cells starting with = + - @ text, not formulas (django-import-export).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = env.bool(
     "IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT", default=True

@@ -4,9 +4,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from customers.phones import InvalidPhoneNumber, normalize_phone
 from customers.text import validate_multiline, validate_single_line
+
+
+def number_key(number: str) -> str:
+    """The normalized key of ``number`` (see ``normalize_phone``), or "" when it is none."""
+    try:
+        return normalize_phone(number) if number else ""
+    except InvalidPhoneNumber:
+        return ""
 
 
 class Customer(models.Model):
@@ -110,6 +119,24 @@ class CallRecord(models.Model):
     duration = models.PositiveIntegerField("duration (s)", default=0)
     outcome = models.CharField(max_length=10, choices=OUTCOMES, default=RINGING)
     notes = models.TextField("wrap-up notes", blank=True)
+    # CCC's own facts, set by reconciliation (customers.reconcile) from its call detail record.
+    UNCHECKED, CONFIRMED, NOT_IN_CCC = "", "confirmed", "unknown"
+    CCC_STATES = [
+        (UNCHECKED, _("not yet confirmed")),
+        (CONFIRMED, _("confirmed by CCC")),
+        (NOT_IN_CCC, _("unknown to CCC")),
+    ]
+    ccc_state = models.CharField(
+        _("CCC"), max_length=10, choices=CCC_STATES, blank=True, default=""
+    )
+    ccc_checked_at = models.DateTimeField(_("checked with CCC"), null=True, blank=True)
+    released_by = models.CharField(_("released by"), max_length=32, blank=True)
+    release_reason = models.CharField(_("release reason"), max_length=128, blank=True)
+    skill_group = models.CharField(_("skill group"), max_length=64, blank=True)
+    # Normalized keys (E.164) of caller and callee, "" when not a phone number: the admin's
+    # search finds a call by a number typed in any format.
+    caller_key = models.CharField(max_length=32, blank=True, editable=False)
+    callee_key = models.CharField(max_length=32, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -118,10 +145,21 @@ class CallRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["agent", "contact_id"], name="callrecord_agent_contact")
         ]
-        indexes = [models.Index(fields=["customer", "-started_at"], name="callrecord_customer")]
+        indexes = [
+            models.Index(fields=["customer", "-started_at"], name="callrecord_customer"),
+            models.Index(fields=["caller_key"], name="callrecord_caller_key"),
+            models.Index(fields=["callee_key"], name="callrecord_callee_key"),
+        ]
 
     def __str__(self):
         return f"{self.get_direction_display()} call {self.caller} -> {self.callee}"
+
+    def save(self, *args, **kwargs):
+        self.caller_key, self.callee_key = number_key(self.caller), number_key(self.callee)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "caller_key", "callee_key"}
+        super().save(*args, **kwargs)
 
     @property
     def remote_number(self) -> str:

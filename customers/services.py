@@ -291,6 +291,7 @@ class InvalidCallEvent(ValueError):
 # "dialing", onCallEstablish -> "answered", onCallRelease -> "released"; then the agent's own
 # "notes" (wrap-up) and "customer" (picked from the screen-pop chooser).
 CALL_EVENTS = ("ringing", "dialing", "answered", "released", "notes", "customer")
+TIMED_EVENTS = ("ringing", "dialing", "answered", "released")
 # How far an event's own time may lie from the server's clock.
 MAX_EVENT_SKEW = timedelta(days=1)
 MAX_NOTES_CHARS = 5000
@@ -413,7 +414,8 @@ def log_call(
     event); ``at`` is the event time (aware datetime or ISO 8601 with offset, within a day of now;
     default now, UTC). ``notes`` (for ``"notes"``) replace the wrap-up notes. The customer is
     ``customer_id`` when given (the agent's choice), otherwise the single customer whose number is
-    the remote party's (caller inbound, callee outbound), if exactly one matches. Concurrent calls
+    the remote party's (caller inbound, callee outbound), if exactly one matches. Once CCC has
+    confirmed the record (``reconcile_calls``), events change no time. Concurrent calls
     for the same call serialize on the row lock (PostgreSQL) or the database write lock (SQLite).
 
     Raises :class:`InvalidCallEvent` for bad input; nothing is written then.
@@ -448,6 +450,8 @@ def log_call(
         record.connid = record.connid or connid
         if at is None or at == "":
             when = _arrival_time(record, event, when)
+        if record.ccc_state == CallRecord.CONFIRMED and event in TIMED_EVENTS:
+            event = "confirmed"  # CCC's own times (customers.reconcile) win over the browser's
         if event in ("ringing", "dialing"):
             known = record.started_at if record.start_known else None
             record.started_at, record.start_known = _earliest(known, when), True

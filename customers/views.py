@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crmdemo.throttling import rate_limited
-from customers import services
+from customers import reconcile, services
 from customers.forms import CustomerCreateForm
 from customers.models import CallRecord, Customer
 
@@ -191,4 +191,6 @@ def call_log(request):
         )
     except services.InvalidCallEvent as exc:
         return JsonResponse({"error": str(exc)}, status=400)
+    if data.get("event") == "released":
+        record = reconcile.settle_ended_call(request.user, record)
     return JsonResponse({"call": services.call_as_json(record)})

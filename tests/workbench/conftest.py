@@ -94,9 +94,13 @@ def wait_status(page, code, timeout=10_000):
 
 
 def go_ready(page):
-    """Sign the softphone in to its skill groups and go Ready (status 3)."""
+    """Sign the softphone in to its skill groups and go Ready (status 3); on 2.x signing in
+    makes the agent ready."""
     page.wait_for_selector(".wbsdk-groups input")
     page.click(".wbsdk-signin")
+    if page.locator(".wbsdk-v2").count():
+        wait_status(page, 3)
+        return
     wait_status(page, 2)
     page.click(".wbsdk-ready")
     wait_status(page, 3)

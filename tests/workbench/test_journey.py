@@ -2,7 +2,10 @@
 his sandbox cloud account, the softphone registers and goes ready; a call from Mr Lu pops his
 card; he answers, opens another customer mid-call, hangs up and adds a note; the call shows on
 Mr Lu's page with its duration; he clicks Miss Lu's number and the simulator sees the call; an
-unknown caller gets the prefilled new-customer form; revoking shows the panel as not linked.
+unknown caller gets the prefilled new-customer form; a withheld number says so; revoking shows
+the panel as not linked. It runs on CCC 2.x (the default: the 2.x stand-in and its object hooks,
+the call's id a jobId) and on 1.x. On 2.x signing in makes the agent ready and a call ends in
+after-call work (status 5), from which click-to-dial is allowed.
 
 Real parts only: the live server (CRM on 127.0.0.1, sandbox on localhost: two sites), the
 sandbox's OAuth provider, CCC OpenAPI and agent server, the CRM's proxy, Debian's Chromium.
@@ -19,9 +22,19 @@ from tests.workbench.conftest import go_ready, link_sandbox_account, logged, sig
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MR_LU, MISS_LU, STRANGER = "135012345678", "135012345679", "13900001111"
+AFTER_CALL_WORK = 5
 
 
-def test_the_whole_journey(page, demo, simulator, shots):
+@pytest.mark.parametrize("v2", [pytest.param(True, marks=pytest.mark.ccc2x, id="2x"), False])
+def test_the_whole_journey(page, demo, simulator, shots, v2):
+    # 1.x: a call ends in ready (3); 2.x: in after-call work (5) until Ready.
+    ended = AFTER_CALL_WORK if v2 else 3
+
+    def ready_again():
+        if v2:
+            page.click(".wbsdk-ready")
+        wait_status(page, 3)
+
     crm = page.frame_locator("#crm-frame")
     pop = page.locator("#screen-pop")
 
@@ -34,7 +47,12 @@ def test_the_whole_journey(page, demo, simulator, shots):
 
     # Link the sandbox cloud account; the softphone registers and goes ready.
     link_sandbox_account(page, demo)
-    go_ready(page)
+    if v2:  # 2.x: signing in to the skill groups makes the agent ready
+        page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
+        page.click(".wbsdk-signin")
+        wait_status(page, 3)
+    else:
+        go_ready(page)
     expect(page.locator(".wbsdk-status")).to_have_text("Ready")
     shots(page, "ready")
 
@@ -64,7 +82,7 @@ def test_the_whole_journey(page, demo, simulator, shots):
 
     # Hang up and add a note: the call shows on Mr Lu's page with its duration.
     page.click(".wbsdk-hangup")
-    wait_status(page, 3)
+    wait_status(page, ended)
     expect(pop).to_have_attribute("data-outcome", "completed")
     expect(pop.locator(".wb-pop-outcome")).to_have_text(re.compile(r"^Completed, [1-9]\d* s$"))
     page.fill(".wb-wrapup textarea", "Asked for the 2018 demo invoice")
@@ -85,10 +103,14 @@ def test_the_whole_journey(page, demo, simulator, shots):
     expect(page.locator(".wbsdk")).to_be_visible()
     logged(page)
     record = CallRecord.objects.get(direction="inbound")
+    assert record.contact_id.startswith("job-") == v2  # 2.x: the call's id is its jobId
+    # 2.x: the end of the call made the server read CCC's detail record right away
+    assert record.ccc_state == ("confirmed" if v2 else "")
     assert record.customer.name == "Mr Lu" and record.agent.username == "edward"
     assert record.caller == MR_LU and record.duration >= 1 and record.answered_at
 
-    # Click-to-dial Miss Lu: the simulator sees the outbound call and plays her answering.
+    # Click-to-dial Miss Lu (on 2.x from after-call work): the simulator sees the outbound call
+    # and plays her answering.
     page.get_by_role("link", name="Customer list").click()
     crm.locator("a.phone", has_text=MISS_LU).click()
     wait_status(page, 8)
@@ -101,8 +123,9 @@ def test_the_whole_journey(page, demo, simulator, shots):
     wait_status(page, 10)
     shots(page, "outbound")
     page.click(".wbsdk-hangup")
-    wait_status(page, 3)
+    wait_status(page, ended)
     expect(pop).to_have_attribute("data-outcome", "completed")
+    ready_again()
     logged(page)
     outbound = CallRecord.objects.get(direction="outbound")
     assert outbound.customer.name == "Miss Lu" and outbound.callee == MISS_LU
@@ -115,8 +138,9 @@ def test_the_whole_journey(page, demo, simulator, shots):
     expect(crm.locator("input[name=phone]")).to_have_value(STRANGER)
     shots(page, "unknown-caller")
     simulator.call_row(STRANGER).locator("button.hangup").click()  # the caller gives up
-    wait_status(page, 3)
     expect(pop).to_have_attribute("data-outcome", "missed")
+    if page.evaluate("window.workbench.getStatusCode()") != 3:
+        ready_again()
     crm.locator("input[name=name]").fill("Mr Stranger")
     crm.get_by_role("button", name="Create customer").click()
     expect(crm.get_by_role("heading", name="Mr Stranger")).to_be_visible()
@@ -124,6 +148,16 @@ def test_the_whole_journey(page, demo, simulator, shots):
     logged(page)
     missed = CallRecord.objects.get(caller=STRANGER)
     assert missed.customer == Customer.objects.get(name="Mr Stranger")
+
+    # A withheld number: the pop says so and the frame leaves the last caller's page.
+    simulator.ring("anonymous")
+    wait_status(page, 6)
+    expect(pop).to_have_attribute("data-kind", "anonymous")
+    expect(pop).to_contain_text("Anonymous caller")
+    expect(crm.get_by_role("heading", name="Customers")).to_be_visible()
+    page.click(".wbsdk-hangup")
+    expect(pop).to_have_attribute("data-outcome", "missed")
+    logged(page)
 
     # Revoke: the panel shows the softphone as not linked.
     page.get_by_role("button", name="Revoke Aliyun Token").click()
@@ -133,5 +167,5 @@ def test_the_whole_journey(page, demo, simulator, shots):
     shots(page, "revoked")
 
     logged(page)
-    assert CallRecord.objects.count() == 3
+    assert CallRecord.objects.count() == 4
     assert page.problems == []

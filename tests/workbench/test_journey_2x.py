@@ -5,8 +5,8 @@ opaque ones (the proxy sends them as BearerToken).
 Edward links his sandbox account; the 2.x stand-in signs in to both skill groups and goes ready,
 a simulator call rings, is answered, held, retrieved and hung up; after-call work ends with
 Ready; a call out is answered by the simulator; a break; back to ready. Every OpenAPI call goes
-through the CRM's proxy in the 2.x URL form. The screen pop and call log are not wired to 2.x
-hooks yet, so this journey is driven through the stand-in's panel and watches its hooks.
+through the CRM's proxy in the 2.x URL form. This journey is driven through the stand-in's panel
+and watches its hooks; the CRM side of 2.x (screen pop, call log) is in test_journey.py.
 """
 
 import json
@@ -17,7 +17,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from aliyun_oauth import services as oauth_services
-from tests.workbench.conftest import link_sandbox_account, sign_in, wait_status
+from customers.models import CallRecord
+from tests.workbench.conftest import link_sandbox_account, logged, sign_in, wait_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.ccc2x, pytest.mark.django_db(transaction=True)]
 
@@ -175,7 +176,8 @@ def test_the_2x_softphone_journey(page, demo, simulator, shots, settings, token_
 
 
 def test_a_reload_mid_call_resumes_the_call_on_sign_in(page, demo, simulator):
-    """The reloaded workbench signs in from a new DeviceId: it takes the live call over."""
+    """The reloaded workbench signs in from a new DeviceId: it takes the live call over, and the
+    call log goes on with the same record (the jobId) to its end and wrap-up notes."""
     sign_in(page, demo.crm_url)
     link_sandbox_account(page, demo)
     page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
@@ -198,4 +200,15 @@ def test_a_reload_mid_call_resumes_the_call_on_sign_in(page, demo, simulator):
     assert device["DeviceId"] != first_device["DeviceId"]
     page.click(".wbsdk-hangup")
     wait_status(page, 5)
+    pop = page.locator("#screen-pop")
+    expect(pop).to_have_attribute("data-outcome", "completed")
+    page.fill(".wb-wrapup textarea", "Resumed after a reload")
+    page.get_by_role("button", name="Save notes").click()
+    expect(page.locator(".wb-wrapup-status")).to_have_text("Saved.")
+    logged(page)
+    (record,) = CallRecord.objects.all()
+    assert record.contact_id == established["callContext"]["JobId"]
+    assert record.direction == "inbound" and record.caller == MR_LU
+    assert record.customer.name == "Mr Lu" and record.ended_at and record.answered_at
+    assert record.notes == "Resumed after a reload"
     assert page.problems == []

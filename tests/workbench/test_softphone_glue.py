@@ -31,7 +31,8 @@ def ready(page, demo):
     return page
 
 
-def test_several_matches_offer_a_chooser_and_the_choice_is_logged(ready, simulator, shots):
+@pytest.mark.parametrize("version", [pytest.param("2x", marks=pytest.mark.ccc2x), "1x"])
+def test_several_matches_offer_a_chooser_and_the_choice_is_logged(ready, simulator, shots, version):
     page, crm, pop = ready, ready.frame_locator("#crm-frame"), ready.locator("#screen-pop")
     brother = ensure_customer("Mr Lu's brother", ["+86 135 0123 45678"])[0]
     simulator.ring(MR_LU)

@@ -3,7 +3,8 @@
  *
  * - Softphone: `new WorkbenchSdk({...})` with the config, hooks and status codes of Alibaba
  *   Cloud CCC's softphone SDK: 1.x (doc 63063) or, with API 2020-07-01, 2.x (regionId, object
- *   hooks; docs/ccc-2x.md). Screen pop and the call log below are wired to the 1.x hooks.
+ *   hooks; docs/ccc-2x.md). One adapter per SDK version feeds the same screen pop and call log:
+ *   1.x hooks directly, 2.x hooks through `hooks2x` (the call's id is the jobId).
  * - Screen pop: onCallComing(connid, caller, callee, contactId, skillgroupId) looks the caller up
  *   (GET /customers/lookup?number=) and opens the customer, a chooser, or a prefilled new-customer
  *   form in the CRM frame. Only the newest call's lookup may pop: older answers are dropped.
@@ -396,11 +397,59 @@
     }
   };
 
-  // 2.x hooks take one object. Screen pop and the call log are wired to them by a later
-  // change; until then the 2.x softphone drives status, click-to-dial and errors only.
+  // --- softphone hooks (2.x, one object) -------------------------------------------------------
+  // The 2.x adapter: each hook's callDetail / callContext becomes the 1.x hook's arguments, so
+  // screen pop, chooser, call log and wrap-up are one code path. The call's id is the jobId
+  // (docs/ccc-2x.md): it is both the connid and the contact id of the call log.
+
+  var CALL_TYPES = { INBOUND: "inbound", OUTBOUND: "outbound" };
+
+  // {jobId, direction, caller, callee} of a 2.x CallContext; the first channel names the two
+  // parties (Originator calls Destination). Missing fields stay empty, never an error.
+  function fromContext(context) {
+    var c = context || {};
+    var channel = (c.ChannelContexts || [])[0] || {};
+    return {
+      jobId: c.JobId || channel.JobId || "",
+      direction: CALL_TYPES[c.CallType] || CALL_TYPES[channel.CallType] || "",
+      caller: channel.Originator || "",
+      callee: channel.Destination || ""
+    };
+  }
+
   var hooks2x = {
-    onCallDialing: function () { dialPending = false; },
-    onCallRelease: function () { dialPending = false; },
+    onCallComing: function (detail) {
+      var d = detail || {}, c = fromContext(d.callContext), jobId = d.jobId || c.jobId;
+      if (jobId) hooks.onCallComing(jobId, d.caller || c.caller, d.callee || c.callee, jobId);
+    },
+    onCallDialing: function (detail) {
+      var d = detail || {}, c = fromContext(d.callContext), jobId = d.jobId || c.jobId;
+      if (!jobId) { dialPending = false; return; }
+      hooks.onCallDialing(jobId, d.caller || c.caller, d.callee || c.callee, jobId);
+    },
+    onCallEstablish: function (detail) {
+      var c = fromContext(detail && detail.callContext);
+      if (!c.jobId) return;
+      // A call first seen here (the workbench reloaded mid-call) takes its parties from the
+      // context; a known call keeps those its ringing or dialing hook gave.
+      var known = calls[c.jobId];
+      hooks.onCallEstablish(c.jobId, known ? null : c.caller, {
+        contactId: c.jobId, direction: known ? null : c.direction,
+        callee: known ? null : c.callee
+      });
+    },
+    onCallRelease: function (detail) {
+      var c = fromContext(detail && detail.callContext);
+      dialPending = false;
+      if (!c.jobId) return;
+      if (!calls[c.jobId]) {
+        track(c.jobId, {
+          contactId: c.jobId, direction: c.direction || "inbound", caller: c.caller,
+          callee: c.callee
+        });
+      }
+      hooks.onCallRelease(c.jobId, c.caller, c.jobId);
+    },
     onStatusChange: function (detail) { hooks.onStatusChange(detail && detail.code); },
     onErrorNotify: hooks.onErrorNotify
   };
