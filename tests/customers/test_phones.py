@@ -117,3 +117,24 @@ def test_never_crashes_with_anything_but_invalid_phone_number(text):
         return
     assert key and (key.startswith("+") or key.isdigit())
     assert normalize_phone(key) == key  # the key is a fixed point: storing it twice is harmless
+
+
+def test_a_list_page_parses_each_number_once(settings, monkeypatch):
+    """Rendering the same number again (25 rows of a list page, each with its dial string)
+    does not parse it again; a change of PHONE_DEFAULT_REGION is still honoured."""
+    import phonenumbers as lib
+
+    from customers.phones import dial_string
+    from customers.templatetags.customers_tags import phone
+
+    calls = []
+    real_parse = lib.parse
+    monkeypatch.setattr(lib, "parse", lambda *a, **k: calls.append(a) or real_parse(*a, **k))
+    settings.PHONE_DEFAULT_REGION = "CN"
+    first = phone("010-6552 7700")
+    for _ in range(25):
+        assert phone("010-6552 7700") == first
+    assert first["key"] == "+861065527700" and first["dial"] == "01065527700"
+    assert len(calls) <= 3
+    settings.PHONE_DEFAULT_REGION = "US"
+    assert dial_string("+861065527700") == "011861065527700"
