@@ -83,7 +83,9 @@ def test_garbage_raises_clear_error(raw):
     assert str(exc.value)
 
 
-national = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
+# Mainland mobiles: 13x-19x, but not 179xx, which is China's IP-dialling (carrier selection) prefix
+# that phonenumbers strips ("17900001000" is not a mobile number).
+national = st.from_regex(r"1(?:[3-68-9][0-9]|7[0-8])[0-9]{8}", fullmatch=True)
 separators = st.sampled_from(["", " ", "-", ".", " - "])
 prefixes = st.sampled_from(["", "+86", "+86 ", "0086", "0086-", "86 ", "(+86) "])
 
