@@ -4,7 +4,8 @@
 
 Measures the two conversions on realistic 2017-07-05 shapes (a ListSkillGroupsOfUser answer and a
 100-record ListRecentCallRecords answer), and building the per-call aliyun-python-sdk-core client
-and request (``make_client`` + ``build_request``: a new AcsClient per agent call), STS-signed
+and request (``make_client`` + ``build_request``; the client is reused per access key pair, so
+this is its cache lookup plus a new request), STS-signed
 and in bearer mode (opaque access tokens), the bearer figure printed beside the STS one as its
 reference, with the ratio.
 """

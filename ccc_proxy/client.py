@@ -22,8 +22,11 @@ exceptions below; no SDK or ``requests`` exception leaves it.
 
 import base64
 import binascii
+import http.cookiejar
 import json
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,23 +209,36 @@ class _BearerTokenAlgorithm:
         return ""
 
 
-def make_client(credentials: Credentials) -> AcsClient:
-    """Build an ``AcsClient`` that signs as ``credentials``.
+# How many agents' clients each process keeps (least recently used dropped first).
+CLIENT_CACHE_SIZE = 256
 
-    STS: the client gets the STS AccessKeyId/secret as its access key pair (the ``SecurityToken``
-    is a parameter of the request, see ``build_request``). Bearer: an empty pair, the request's
-    algorithm signs nothing. A pair given to the client always wins over the environment's
-    ``ALIYUN_ACCESS_KEY_ID``/``..._SECRET`` in the SDK's ``SignerFactory``; those are refused
-    anyway (``CredentialOverrideError``, see ``guard_environment``). Region, timeouts
-    (``ALIYUN_CONNECT_TIMEOUT``/``ALIYUN_READ_TIMEOUT``, seconds; the whole answer within
-    ``ALIYUN_UPSTREAM_DEADLINE`` s and ``ALIYUN_MAX_ANSWER_BYTES``) and the CA bundle
-    (``ALIYUN_CA_BUNDLE``; empty = the system's CAs) come from settings; retries are off.
-    """
-    guard_environment()
-    if isinstance(credentials, StsCredentials):
-        key_id, secret = credentials.access_key_id, credentials.access_key_secret
-    else:
-        key_id, secret = "", ""
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Refuses every cookie: the shared session must carry nothing from one agent's call into
+    another's (the OpenAPI is authenticated by the signed query alone)."""
+
+    def set_ok(self, cookie, request):
+        return False
+
+    def return_ok(self, cookie, request):
+        return False
+
+
+_lock = threading.Lock()
+_shared = {"pid": None, "session": None, "clients": OrderedDict()}
+
+
+def _shared_state() -> dict:
+    """This process's shared session and client cache, made anew after a fork (gunicorn loads
+    the app before forking its workers: a pooled socket must never be shared by two processes)."""
+    if _shared["pid"] != os.getpid():
+        session = BoundedSession()
+        session.cookies.set_policy(_NoCookies())
+        _shared.update(pid=os.getpid(), session=session, clients=OrderedDict())
+    return _shared
+
+
+def _new_client(key_id: str, secret: str) -> AcsClient:
     client = AcsClient(
         ak=key_id,
         secret=secret,
@@ -233,9 +249,56 @@ def make_client(credentials: Credentials) -> AcsClient:
         timeout=settings.ALIYUN_READ_TIMEOUT,
         verify=settings.ALIYUN_CA_BUNDLE or True,
     )
-    # The SDK sends through client.session: answers bounded in size and total time.
     client.session.close()
-    client.session = BoundedSession()
+    return client
+
+
+def make_client(credentials: Credentials) -> AcsClient:
+    """Return an ``AcsClient`` that signs as ``credentials``, reused across calls.
+
+    STS: the client holds the STS AccessKeyId/secret as its access key pair (the
+    ``SecurityToken`` is a parameter of the request, see ``build_request``). Bearer: an empty
+    pair, the request's algorithm signs nothing (the token is a request parameter). A pair given
+    to the client always wins over the environment's ``ALIYUN_ACCESS_KEY_ID``/``..._SECRET`` in
+    the SDK's ``SignerFactory``; those are refused anyway (``CredentialOverrideError``, see
+    ``guard_environment``).
+
+    Speed without mixing credentials: building an ``AcsClient`` re-reads the SDK's endpoint
+    data (milliseconds), so each process keeps up to ``CLIENT_CACHE_SIZE`` clients keyed by the
+    exact access key pair and the settings they were built with: a client only ever signs with
+    the pair it was built with, and the SDK's signer and ``do_action`` keep no per-call state on
+    the client, so threads share it. Every client sends through one ``BoundedSession`` per process
+    (HTTP keep-alive to the endpoint; answers bounded by ``ALIYUN_UPSTREAM_DEADLINE`` s and
+    ``ALIYUN_MAX_ANSWER_BYTES``; cookies refused). Region, timeouts (``ALIYUN_CONNECT_TIMEOUT``/
+    ``ALIYUN_READ_TIMEOUT``, seconds) and the CA bundle (``ALIYUN_CA_BUNDLE``; empty = the
+    system's CAs) come from settings; retries are off.
+    """
+    guard_environment()
+    if isinstance(credentials, StsCredentials):
+        key_id, secret = credentials.access_key_id, credentials.access_key_secret
+    else:
+        key_id, secret = "", ""
+    key = (
+        key_id,
+        secret,
+        settings.ALIYUN_CCC_REGION,
+        settings.ALIYUN_CONNECT_TIMEOUT,
+        settings.ALIYUN_READ_TIMEOUT,
+        settings.ALIYUN_CA_BUNDLE,
+    )
+    with _lock:
+        state = _shared_state()
+        clients = state["clients"]
+        client = clients.get(key)
+        if client is not None:
+            clients.move_to_end(key)
+            return client
+    client = _new_client(key_id, secret)  # outside the lock: the slow part
+    client.session = state["session"]
+    with _lock:
+        clients[key] = client
+        while len(clients) > CLIENT_CACHE_SIZE:
+            clients.popitem(last=False)
     return client
 
 
@@ -325,8 +388,6 @@ def call(
         raise UpstreamUnavailable(
             f"{action}: the CCC client failed ({type(exc).__name__})"
         ) from None
-    finally:
-        client.session.close()
 
     decoded = _decode_json_object(body)
     if decoded is None:

@@ -216,6 +216,11 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
         socket_timeout=env.float("CACHE_TIMEOUT", default=0.5),
     )
     CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="crmdemo")
+    # Sessions read from Redis, written through to the database (Django's cached_db): a
+    # proxied softphone call saves a database round trip. Only with the shared Redis: a
+    # per-process memory cache would keep a signed-out session alive in the other processes.
+    if env.bool("SESSION_CACHED", default=True):
+        SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 elif not DEBUG:
     raise ImproperlyConfigured(
         "CACHE_URL must be a redis:// URL when DEBUG is off (instances share it)."

@@ -6,6 +6,7 @@ https://github.com/google/libphonenumber. Public through ``customers.services``.
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
@@ -44,10 +45,17 @@ def normalize_phone(raw: str) -> str:
     """
     if raw is None:
         raise InvalidPhoneNumber("No phone number given.")
-    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    return _normalize(str(raw), settings.PHONE_DEFAULT_REGION)
+
+
+# Pages normalize the same numbers again and again (each number's dial string starts from its
+# key); the key depends only on the text and the region. Errors are not cached.
+@lru_cache(maxsize=16384)
+def _normalize(raw: str, region: str) -> str:
+    text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
         raise InvalidPhoneNumber("No phone number given.")
-    shown = printable(str(raw))
+    shown = printable(raw)
     if has_control_characters(text):
         raise InvalidPhoneNumber(
             f"“{shown}” is not a phone number: it contains control characters."
@@ -63,7 +71,7 @@ def normalize_phone(raw: str) -> str:
     if len(digits) > _MAX_DIGITS:
         raise InvalidPhoneNumber(f"“{shown}” is not a phone number: too many digits.")
     try:
-        parsed = phonenumbers.parse(number_part, settings.PHONE_DEFAULT_REGION)
+        parsed = phonenumbers.parse(number_part, region)
     except phonenumbers.NumberParseException:
         # Keep a leading + so that the key, looked up again, gives itself back.
         return "+" + digits if number_part.lstrip("( ").startswith("+") else digits
@@ -81,8 +89,13 @@ def dial_string(number: str) -> str:
     ``+86135012345678`` -> ``135012345678``, as typed); anything else as its key. Raises
     :class:`InvalidPhoneNumber` like :func:`normalize_phone`.
     """
-    key = normalize_phone(number)
-    region = settings.PHONE_DEFAULT_REGION
+    return _dial_string(normalize_phone(number), settings.PHONE_DEFAULT_REGION)
+
+
+# A list page renders every number's dial string; libphonenumber's parse and format cost tens of
+# microseconds each, and the answer depends only on the key and the region.
+@lru_cache(maxsize=16384)
+def _dial_string(key: str, region: str) -> str:
     try:
         parsed = phonenumbers.parse(key, region)
     except phonenumbers.NumberParseException:

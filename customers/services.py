@@ -62,9 +62,24 @@ def find_by_phone(number: str) -> list[Customer]:
     """
     key = normalize_phone(number)
     ids = PhoneNumber.objects.filter(normalized=key).values("customer_id")
-    return list(
-        Customer.objects.filter(id__in=ids).order_by("name", "id").prefetch_related("phones")
+    # One round trip (screen pop waits on it): every phone of the matching customers, each
+    # with its customer joined, instead of customers then a prefetch query for their phones.
+    rows = (
+        PhoneNumber.objects.filter(customer_id__in=ids)
+        .select_related("customer")
+        .order_by("customer__name", "customer_id", "id")
     )
+    customers: dict[int, Customer] = {}
+    phones: dict[int, list[PhoneNumber]] = {}
+    for phone in rows:
+        customers.setdefault(phone.customer_id, phone.customer)
+        phones.setdefault(phone.customer_id, []).append(phone)
+    for pk, customer in customers.items():
+        # What prefetch_related("phones") would have stored: customer.phones.all() reads it.
+        customer._prefetched_objects_cache = {"phones": phones[pk]}
+        for phone in phones[pk]:
+            phone.customer = customer
+    return list(customers.values())
 
 
 @dataclass

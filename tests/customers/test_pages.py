@@ -186,6 +186,21 @@ def test_find_by_phone_returns_every_match_once(db):
     assert find_by_phone("138-0013-8000") == [a, b]
 
 
+def test_find_by_phone_is_one_round_trip_with_every_phone(db, django_assert_num_queries):
+    a = ensure_customer("A", ["13800138000", "021-6552 9988"])[0]
+    b = ensure_customer("B", ["008613800138000", "010 6552 9988", "13900139000"])[0]
+    ensure_customer("C", ["13700137000"])
+    with django_assert_num_queries(1):
+        found = find_by_phone("138-0013-8000")
+        phones = {c.name: sorted(p.raw for p in c.phones.all()) for c in found}
+        assert [p.customer.name for c in found for p in c.phones.all()] == ["A", "A", "B", "B", "B"]
+    assert found == [a, b]
+    assert phones == {
+        "A": ["021-6552 9988", "13800138000"],
+        "B": ["008613800138000", "010 6552 9988", "13900139000"],
+    }
+
+
 def test_short_digit_query_also_matches_names(agent_client):
     ensure_customer("Zhou Min", ["13800138000"], company="360 Security")
     response = agent_client.get(reverse("customers:list"), {"q": "360"})

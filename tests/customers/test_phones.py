@@ -83,7 +83,9 @@ def test_garbage_raises_clear_error(raw):
     assert str(exc.value)
 
 
-national = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
+# Mainland mobiles: 13x-19x, but not 179xx, which is China's IP-dialling (carrier selection) prefix
+# that phonenumbers strips ("17900001000" is not a mobile number).
+national = st.from_regex(r"1(?:[3-68-9][0-9]|7[0-8])[0-9]{8}", fullmatch=True)
 separators = st.sampled_from(["", " ", "-", ".", " - "])
 prefixes = st.sampled_from(["", "+86", "+86 ", "0086", "0086-", "86 ", "(+86) "])
 
@@ -117,3 +119,24 @@ def test_never_crashes_with_anything_but_invalid_phone_number(text):
         return
     assert key and (key.startswith("+") or key.isdigit())
     assert normalize_phone(key) == key  # the key is a fixed point: storing it twice is harmless
+
+
+def test_a_list_page_parses_each_number_once(settings, monkeypatch):
+    """Rendering the same number again (25 rows of a list page, each with its dial string)
+    does not parse it again; a change of PHONE_DEFAULT_REGION is still honoured."""
+    import phonenumbers as lib
+
+    from customers.phones import dial_string
+    from customers.templatetags.customers_tags import phone
+
+    calls = []
+    real_parse = lib.parse
+    monkeypatch.setattr(lib, "parse", lambda *a, **k: calls.append(a) or real_parse(*a, **k))
+    settings.PHONE_DEFAULT_REGION = "CN"
+    first = phone("010-6552 7700")
+    for _ in range(25):
+        assert phone("010-6552 7700") == first
+    assert first["key"] == "+861065527700" and first["dial"] == "01065527700"
+    assert len(calls) <= 3
+    settings.PHONE_DEFAULT_REGION = "US"
+    assert dial_string("+861065527700") == "011861065527700"

@@ -90,3 +90,20 @@ def test_readyz_names_the_database_when_it_is_down():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == '503 {"status": "unavailable", "down": ["database"]}'
+
+
+@pytest.mark.parametrize(
+    ("changes", "engine"),
+    [
+        ({}, "django.contrib.sessions.backends.cached_db"),
+        ({"SESSION_CACHED": "False"}, "django.contrib.sessions.backends.db"),
+        ({"DEBUG": "True", "CACHE_URL": None}, "django.contrib.sessions.backends.db"),
+    ],
+)
+def test_sessions_are_read_from_the_shared_redis_only(changes, engine):
+    """A proxied call reads its session from Redis (one database round trip fewer); never from a
+    per-process memory cache, which would keep a signed-out session alive in other processes."""
+    show = "from django.conf import settings as s; print(s.SESSION_ENGINE)"
+    result = manage(production_env(**changes), "shell", "-c", show)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == engine
