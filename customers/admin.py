@@ -17,9 +17,9 @@ from import_export.admin import ImportExportModelAdmin
 
 from customers import importing
 from customers.models import CallRecord, Customer, PhoneNumber, number_key
-from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.phones import display_phone
 from customers.resources import CustomerResource, escape_formula
-from customers.services import SHORT_NUMBER_DIGITS
+from customers.services import customer_search_q, parse_search
 from customers.text import has_control_characters
 
 # Session key: ids of the import files this user's previews stored (newest last).
@@ -52,8 +52,8 @@ class CallRecordInline(admin.TabularInline):
     fields = (
         "started_at",
         "direction",
-        "caller",
-        "callee",
+        "caller_shown",
+        "callee_shown",
         "agent",
         "duration",
         "outcome",
@@ -66,6 +66,14 @@ class CallRecordInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = False
+
+    @admin.display(description=_lazy("caller number (ANI)"))
+    def caller_shown(self, obj):
+        return display_phone(obj.caller)
+
+    @admin.display(description=_lazy("callee number"))
+    def callee_shown(self, obj):
+        return display_phone(obj.callee)
 
     def has_view_permission(self, request, obj=None):
         # The call log is part of the customer's record: whoever may see the customer sees it.
@@ -89,7 +97,10 @@ class CustomerAdmin(ImportExportModelAdmin):
     list_display = ("name", "company", "email", "phone_numbers", "updated")
     list_filter = ("created", "updated")
     search_fields = ("name", "company", "email")
-    search_help_text = "Name, company, email or a phone number in any form."
+    search_help_text = _lazy(
+        "Name, company or e-mail (one or two characters: names and companies starting with "
+        "them); a phone number in any form, or 4 or more of its digits."
+    )
     inlines = [PhoneNumberInline, CallRecordInline]
     readonly_fields = ("created", "updated")
     show_full_result_count = False  # no full-table COUNT on every page at a million rows
@@ -114,15 +125,15 @@ class CustomerAdmin(ImportExportModelAdmin):
             "customers.add_phonenumber"
         )
 
-    @admin.display(description="phone numbers")
+    @admin.display(description=_lazy("phone numbers"))
     def phone_numbers(self, obj):
-        return ", ".join(p.raw for p in obj.phones.all())
+        return ", ".join(display_phone(p.raw) for p in obj.phones.all())
 
     def get_search_results(self, request, queryset, search_term):
-        """Match the normalized phone key when ``search_term`` reads as a phone number.
-
-        A term of 7 or more digits is only a phone number (an indexed lookup); a shorter one, or
-        text, also goes through the usual name/company/email search. A term with a control
+        """Search as the agents' list does (``customers.services.parse_search``): a number, or 4+
+        consecutive digits of one, finds customers with such a number (any of their numbers, any
+        format); one or two characters find names and companies starting with them; longer text
+        also searches name, company and e-mail as the admin always did. A term with a control
         character (NUL...) matches nothing and is never sent to the database.
         """
         # Django's search form drops a term with NUL and then lists everything: check the raw one.
@@ -130,20 +141,19 @@ class CustomerAdmin(ImportExportModelAdmin):
             search_term
         ):
             messages.warning(
-                request, "Search text cannot contain control characters (such as NUL)."
+                request, _("Search text cannot contain control characters (such as NUL).")
             )
             return queryset.none(), False
-        try:
-            key = normalize_phone(search_term)
-        except InvalidPhoneNumber:
-            return super().get_search_results(request, queryset, search_term)
-        by_phone = queryset.filter(
-            id__in=PhoneNumber.objects.filter(normalized=key).values("customer_id")
-        )
-        if sum(c.isdigit() for c in search_term) >= SHORT_NUMBER_DIGITS:
-            return by_phone, False
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        return results | by_phone, may_have_duplicates
+        terms = parse_search(search_term)
+        if not terms.text and not terms.digits:
+            return queryset, False
+        results = queryset.filter(customer_search_q(terms))
+        if terms.text and not terms.prefix:
+            by_fields, may_have_duplicates = super().get_search_results(
+                request, queryset, search_term
+            )
+            return results | by_fields, may_have_duplicates
+        return results, False
 
     def write_to_tmp_storage(self, import_file, input_format):
         """Keep the upload as UTF-8 (a GB18030/GBK file is converted) for preview and confirm."""
@@ -263,8 +273,8 @@ class CallRecordAdmin(admin.ModelAdmin):
         "agent",
         "customer",
         "direction",
-        "caller",
-        "callee",
+        "caller_shown",
+        "callee_shown",
         "answered_at",
         "ended_at",
         "duration",
@@ -292,6 +302,14 @@ class CallRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_lazy("caller number (ANI)"), ordering="caller")
+    def caller_shown(self, obj):
+        return display_phone(obj.caller)
+
+    @admin.display(description=_lazy("callee number"), ordering="callee")
+    def callee_shown(self, obj):
+        return display_phone(obj.callee)
 
     @admin.display(description=_lazy("wrap-up notes"))
     def short_notes(self, obj):

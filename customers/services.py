@@ -15,12 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Value, prefetch_related_objects
+from django.db.models.functions import Left, Upper
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from customers.models import CallRecord, Customer, PhoneNumber
-from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.phones import (
+    InvalidPhoneNumber,
+    display_phone,
+    normalize_phone,
+    partial_number,
+    search_digits,
+)
 from customers.text import MULTILINE_ALLOWED, has_control_characters, printable
 
 __all__ = [
@@ -30,13 +38,17 @@ __all__ = [
     "InvalidCursor",
     "InvalidPhoneNumber",
     "InvalidSearch",
+    "SearchTerms",
     "call_as_json",
     "create_customer",
     "customer_as_json",
+    "customer_search_q",
+    "display_phone",
     "ensure_customer",
     "find_by_phone",
     "log_call",
     "normalize_phone",
+    "parse_search",
     "printable",
     "recent_calls",
     "renormalize_phones",
@@ -86,18 +98,98 @@ def find_by_phone(number: str) -> list[Customer]:
 class CustomerPage:
     """One page of :func:`search_customers`.
 
-    ``customers`` (a list), opaque ``next_cursor`` / ``prev_cursor`` (``None`` at either end), and
-    ``phone_key``, the normalized number searched for (``None`` when the query was not a number).
+    ``customers`` (a list), opaque ``next_cursor`` / ``prev_cursor`` (``None`` at either end),
+    ``phone_key``, the normalized number searched for (``None`` when the query was not a number),
+    and ``prefix``: True when the query was searched as the start of names and companies (one or
+    two characters, see :func:`parse_search`).
     """
 
     customers: list[Customer]
     next_cursor: str | None
     prev_cursor: str | None
     phone_key: str | None
+    prefix: bool = False
 
 
 # Digit strings shorter than this may also be part of a name or company ("360", "58同城").
 SHORT_NUMBER_DIGITS = 7
+# Text of at most this many characters is searched as the start of a name or company: a
+# trigram index cannot serve it, and "王" anywhere in a name matches a large share of them.
+PREFIX_SEARCH_CHARS = 2
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """What a search text means (see :func:`parse_search`).
+
+    ``text``: matched in name or company ("" for none); ``prefix``: ``text`` must start the name
+    or company rather than appear anywhere; ``digits``: a run of 4+ digits to find anywhere in any
+    stored number (``None`` for none); ``phone_key``: the whole text's normalized number, matched
+    exactly (``None`` for none).
+    """
+
+    text: str
+    prefix: bool
+    digits: str | None
+    phone_key: str | None
+
+
+def parse_search(query: str) -> SearchTerms:
+    """Read a search text the one way the list and the admin both read it.
+
+    Text that reads as (part of) a phone number (only digits, ``+``, spaces, ``- . ( )``) with 4
+    or more digits finds every customer with a number containing those digits (in the number as
+    typed, as shown or as E.164) or equal to it in any format; with fewer than 7 digits it also
+    matches name or company ("58同城", a house number). Fewer than 4 digits, and any other
+    text, match name or company only: anywhere in them from 3 characters on, as their start
+    for 1 or 2 characters (case-insensitive). Raises :class:`InvalidSearch` for a control
+    character (nothing is sent to the database).
+    """
+    query = (query or "").strip()
+    if has_control_characters(query):
+        raise InvalidSearch("Search text cannot contain control characters (such as NUL).")
+    digits = partial_number(query)
+    phone_key = None
+    text = query
+    if digits:
+        try:
+            phone_key = normalize_phone(query)
+        except InvalidPhoneNumber:
+            phone_key = None
+        if len(digits) >= SHORT_NUMBER_DIGITS:
+            text = ""
+    prefix = 0 < len(text) <= PREFIX_SEARCH_CHARS
+    return SearchTerms(text=text, prefix=prefix, digits=digits, phone_key=phone_key)
+
+
+def _phone_q(terms: SearchTerms) -> Q:
+    numbers = Q(digits__contains=terms.digits)
+    if terms.phone_key:
+        numbers |= Q(normalized=terms.phone_key)
+    return Q(id__in=PhoneNumber.objects.filter(numbers).values("customer_id"))
+
+
+def _text_qs(terms: SearchTerms) -> list[Q]:
+    """One condition per field (name, company); a prefix condition is the expression the
+    ``customer_<field>_p<n>`` indexes hold, so each is one index range scan in page order."""
+    if not terms.text:
+        return []
+    if terms.prefix:
+        n = len(terms.text)
+        value = Upper(Value(terms.text))
+        return [Q(Exact(Left(Upper(field), n), value)) for field in ("name", "company")]
+    return [Q(name__icontains=terms.text), Q(company__icontains=terms.text)]
+
+
+def customer_search_q(terms: SearchTerms) -> Q:
+    """The filter of :func:`parse_search`'s ``terms`` on ``Customer`` (an empty ``Q`` for none)."""
+    conditions = _text_qs(terms)
+    if terms.digits:
+        conditions.append(_phone_q(terms))
+    q = Q()
+    for condition in conditions:
+        q |= condition
+    return q
 
 
 def _encode_cursor(customer: Customer) -> str:
@@ -126,31 +218,16 @@ def search_customers(
 ) -> CustomerPage:
     """Return one page of customers ordered by (name, id), filtered by ``query``.
 
-    ``query`` is read as a phone number when it holds only phone characters (digits, +, spaces,
-    ``- . ( )``): then it matches the normalized phone key, and, when shorter than 7 digits, also
-    name or company. Any other text matches name or company (case-insensitive substring).
-    Pagination is by keyset ("seek"): ``after`` / ``before`` are cursors from a previous page; no
-    COUNT and no OFFSET, so a page costs an index range scan whatever the table size. Raises
-    :class:`InvalidSearch` when ``query`` holds a control character (none is sent to the
-    database) and :class:`InvalidCursor` (an ``InvalidSearch``) on a forged cursor.
+    ``query`` is read by :func:`parse_search`: a number or 4+ of its digits finds the customers
+    with such a number, one or two characters the names and companies starting with them, other
+    text names and companies containing it. Pagination is by keyset ("seek"): ``after`` /
+    ``before`` are cursors from a previous page; no COUNT and no OFFSET, so a page costs an index
+    range scan whatever the table size. Raises :class:`InvalidSearch` when ``query`` holds a
+    control character (none is sent to the database) and :class:`InvalidCursor` (an
+    ``InvalidSearch``) on a forged cursor.
     """
+    terms = parse_search(query)
     qs = Customer.objects.all()
-    query = (query or "").strip()
-    if has_control_characters(query):
-        raise InvalidSearch("Search text cannot contain control characters (such as NUL).")
-    phone_key = None
-    if query:
-        text = Q(name__icontains=query) | Q(company__icontains=query)
-        try:
-            phone_key = normalize_phone(query)
-        except InvalidPhoneNumber:
-            qs = qs.filter(text)
-        else:
-            by_phone = Q(
-                id__in=PhoneNumber.objects.filter(normalized=phone_key).values("customer_id")
-            )
-            short = sum(c.isdigit() for c in query) < SHORT_NUMBER_DIGITS
-            qs = qs.filter(by_phone | text if short else by_phone)
     backwards = bool(before) and not after
     if after or before:
         name, pk = _decode_cursor(after or before)
@@ -159,7 +236,21 @@ def search_customers(
         else:
             qs = qs.filter(name__gte=name).exclude(name=name, id__lte=pk)
     order = ("-name", "-id") if backwards else ("name", "id")
-    rows = list(qs.order_by(*order).prefetch_related("phones")[: page_size + 1])
+    conditions = _text_qs(terms) + ([_phone_q(terms)] if terms.digits else [])
+    if len(conditions) > 1:
+        # An OR across fields (and tables) cannot be read from one index in page order, and the
+        # planner then walks the whole name index: read each condition's own index for one
+        # page and merge (a page of the union lies within the pages of its parts).
+        found: dict[int, Customer] = {}
+        for condition in conditions:
+            for customer in qs.filter(condition).order_by(*order)[: page_size + 1]:
+                found[customer.id] = customer
+        rows = sorted(found.values(), key=lambda c: (c.name, c.id), reverse=backwards)
+        rows = rows[: page_size + 1]
+        prefetch_related_objects(rows, "phones")
+    else:
+        qs = qs.filter(*conditions)
+        rows = list(qs.order_by(*order).prefetch_related("phones")[: page_size + 1])
     more = len(rows) > page_size
     rows = rows[:page_size]
     if backwards:
@@ -171,21 +262,26 @@ def search_customers(
         customers=rows,
         next_cursor=_encode_cursor(rows[-1]) if rows and has_next else None,
         prev_cursor=_encode_cursor(rows[0]) if rows and has_prev else None,
-        phone_key=phone_key,
+        phone_key=terms.phone_key,
+        prefix=terms.prefix,
     )
 
 
 def customer_as_json(customer: Customer, url: str) -> dict:
     """Shape one customer for the JSON lookup.
 
-    Returns ``{"id", "name", "company", "url", "phones": [{"raw", "normalized"}]}``.
+    Returns ``{"id", "name", "company", "url", "phones": [{"raw", "normalized", "display"}]}``:
+    ``raw`` as typed, ``display`` as the pages show it (:func:`display_phone`).
     """
     return {
         "id": customer.id,
         "name": customer.name,
         "company": customer.company,
         "url": url,
-        "phones": [{"raw": p.raw, "normalized": p.normalized} for p in customer.phones.all()],
+        "phones": [
+            {"raw": p.raw, "normalized": p.normalized, "display": display_phone(p.raw)}
+            for p in customer.phones.all()
+        ],
     }
 
 
@@ -217,15 +313,21 @@ def ensure_customer(
 
 
 def renormalize_phones(batch_size: int = 5000) -> tuple[int, int]:
-    """Recompute ``PhoneNumber.normalized`` from ``raw`` for every row, in batches.
+    """Recompute ``PhoneNumber.normalized`` and ``.digits`` from ``raw`` for every row, in batches.
 
-    Needed after ``settings.PHONE_DEFAULT_REGION`` changes. Returns ``(changed, total)``. A raw
-    number that no longer normalizes keeps its old key (none can: ``raw`` was checked on save).
+    Needed after ``settings.PHONE_DEFAULT_REGION`` changes, and to fill ``digits`` of rows
+    inserted with SQL. Returns ``(changed, total)``: rows with a new key or new search digits.
+    A raw number that no longer normalizes keeps its old key (none can: ``raw`` was checked on
+    save).
     """
     changed = total = 0
     last_id = 0
     while True:
-        rows = list(PhoneNumber.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
+        rows = list(
+            PhoneNumber.objects.filter(id__gt=last_id)
+            .order_by("id")
+            .only("id", "raw", "normalized", "digits")[:batch_size]
+        )
         if not rows:
             return changed, total
         dirty = []
@@ -233,12 +335,13 @@ def renormalize_phones(batch_size: int = 5000) -> tuple[int, int]:
             try:
                 key = normalize_phone(row.raw)
             except InvalidPhoneNumber:
-                continue
-            if key != row.normalized:
-                row.normalized = key
+                key = row.normalized
+            digits = search_digits(row.raw)
+            if (key, digits) != (row.normalized, row.digits):
+                row.normalized, row.digits = key, digits
                 dirty.append(row)
         with transaction.atomic():
-            PhoneNumber.objects.bulk_update(dirty, ["normalized"])
+            PhoneNumber.objects.bulk_update(dirty, ["normalized", "digits"])
         changed += len(dirty)
         total += len(rows)
         last_id = rows[-1].id
@@ -514,9 +617,10 @@ def recent_calls(customer: Customer, limit: int = 20) -> list[CallRecord]:
 def call_as_json(record: CallRecord) -> dict:
     """Shape one call record for the call-log endpoint.
 
-    ``{"id", "contactId", "direction", "caller", "callee", "customerId", "startedAt",
-    "answeredAt", "endedAt", "duration", "outcome", "notes"}``; times ISO 8601 UTC or null,
-    ``duration`` in seconds.
+    ``{"id", "contactId", "direction", "caller", "callee", "callerDisplay", "calleeDisplay",
+    "customerId", "startedAt", "answeredAt", "endedAt", "duration", "outcome", "notes"}``; times
+    ISO 8601 UTC or null, ``duration`` in seconds, ``*Display`` the numbers as the pages show them
+    (:func:`display_phone`).
     """
 
     def iso(value):
@@ -528,6 +632,8 @@ def call_as_json(record: CallRecord) -> dict:
         "direction": record.direction,
         "caller": record.caller,
         "callee": record.callee,
+        "callerDisplay": display_phone(record.caller),
+        "calleeDisplay": display_phone(record.callee),
         "customerId": record.customer_id,
         "startedAt": iso(record.started_at),
         "answeredAt": iso(record.answered_at),
