@@ -8,7 +8,6 @@ from customers.models import CallRecord, PhoneNumber
 from customers.phones import display_phone, partial_number, search_digits
 from customers.services import call_as_json, ensure_customer, parse_search, search_customers
 
-
 # --- display -----------------------------------------------------------------------------------
 
 
@@ -158,9 +157,7 @@ def test_fewer_than_four_digits_are_text(agent_client, numbers):
     ],
 )
 def test_admin_finds_part_of_a_number(supervisor_client, numbers, query, names):
-    response = supervisor_client.get(
-        reverse("admin:customers_customer_changelist"), {"q": query}
-    )
+    response = supervisor_client.get(reverse("admin:customers_customer_changelist"), {"q": query})
     assert response.status_code == 200
     assert sorted(c.name for c in response.context["cl"].result_list) == names
 
