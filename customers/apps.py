@@ -5,3 +5,8 @@ class CustomersConfig(AppConfig):
     """Customers, their phone numbers and the call log."""
 
     name = "customers"
+
+    def ready(self):
+        # The permission cache must hear of every change of groups and permissions from the
+        # start, not from the first permission check on.
+        import crmdemo.permission_cache  # noqa: F401
