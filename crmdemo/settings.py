@@ -191,6 +191,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]  # the project's catalogues (zh_Hans)
 USE_TZ = True
 
 STATIC_URL = "static/"

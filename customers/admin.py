@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _lazy
 from import_export.admin import ImportExportModelAdmin
 
@@ -67,11 +68,11 @@ class CallRecordInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
-    @admin.display(description=_lazy("caller number (ANI)"))
+    @admin.display(description=gettext_lazy("caller number (ANI)"))
     def caller_shown(self, obj):
         return display_phone(obj.caller)
 
-    @admin.display(description=_lazy("callee number"))
+    @admin.display(description=gettext_lazy("callee number"))
     def callee_shown(self, obj):
         return display_phone(obj.callee)
 
@@ -97,7 +98,7 @@ class CustomerAdmin(ImportExportModelAdmin):
     list_display = ("name", "company", "email", "phone_numbers", "updated")
     list_filter = ("created", "updated")
     search_fields = ("name", "company", "email")
-    search_help_text = _lazy(
+    search_help_text = gettext_lazy(
         "Name, company or e-mail (one or two characters: names and companies starting with "
         "them); a phone number in any form, or 4 or more of its digits."
     )
@@ -125,7 +126,7 @@ class CustomerAdmin(ImportExportModelAdmin):
             "customers.add_phonenumber"
         )
 
-    @admin.display(description=_lazy("phone numbers"))
+    @admin.display(description=gettext_lazy("phone numbers"))
     def phone_numbers(self, obj):
         return ", ".join(display_phone(p.raw) for p in obj.phones.all())
 
@@ -303,11 +304,11 @@ class CallRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description=_lazy("caller number (ANI)"), ordering="caller")
+    @admin.display(description=gettext_lazy("caller number (ANI)"), ordering="caller")
     def caller_shown(self, obj):
         return display_phone(obj.caller)
 
-    @admin.display(description=_lazy("callee number"), ordering="callee")
+    @admin.display(description=gettext_lazy("callee number"), ordering="callee")
     def callee_shown(self, obj):
         return display_phone(obj.callee)
 
