@@ -207,15 +207,40 @@ def _text_qs(terms: SearchTerms) -> list[Q]:
     return [Q(name__icontains=terms.text), Q(company__icontains=terms.text)]
 
 
-def customer_search_q(terms: SearchTerms) -> Q:
-    """The filter of :func:`parse_search`'s ``terms`` on ``Customer`` (an empty ``Q`` for none)."""
-    conditions = _text_qs(terms)
+def _id_parts(terms: SearchTerms, email: bool) -> list:
+    customers = Customer.objects.order_by()
+    parts = [customers.filter(q).values_list("id", flat=True) for q in _text_qs(terms)]
+    if email and terms.text and not terms.prefix:
+        parts.append(customers.filter(email__icontains=terms.text).values_list("id", flat=True))
     if terms.digits:
-        conditions.append(_phone_q(terms))
-    q = Q()
-    for condition in conditions:
-        q |= condition
-    return q
+        numbers = Q(digits__contains=terms.digits)
+        if terms.phone_key:
+            numbers |= Q(normalized=terms.phone_key)
+        phones = PhoneNumber.objects.order_by().filter(numbers)
+        parts.append(phones.values_list("customer_id", flat=True))
+    return parts
+
+
+def customer_search_q(terms: SearchTerms, *, email: bool = False, known_up_to: int = 0) -> Q:
+    """The filter of :func:`parse_search`'s ``terms`` on ``Customer`` (an empty ``Q`` for none);
+    ``email``: text matches the e-mail too (the admin's search).
+
+    Several conditions become one ``id IN (… UNION …)``, each part read from its own index: an
+    OR of them made PostgreSQL walk the whole name index (seconds at a million customers, for
+    the page and again for the admin's count). With ``known_up_to`` the ids are read first (one
+    query) and, when there are at most that many, given as a list: PostgreSQL cannot estimate
+    how many rows a union of pattern matches gives, guesses thousands and scans the whole table
+    to join them (50-100 ms at a million customers for a few hundred matches).
+    """
+    parts = _id_parts(terms, email)
+    if not parts:
+        return Q()
+    ids = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    if known_up_to:
+        found = list(ids[: known_up_to + 1])
+        if len(found) <= known_up_to:
+            return Q(id__in=found)
+    return Q(id__in=ids)
 
 
 def _encode_cursor(customer: Customer) -> str:

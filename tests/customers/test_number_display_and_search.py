@@ -214,3 +214,18 @@ def test_odd_searches_answer_a_page(agent_client, numbers, query):
     assert response.status_code == 200
     forged = agent_client.get(reverse("customers:list"), {"q": query, "after": "x"})
     assert forged.status_code == 400  # a forged cursor: the page says so, no 500
+
+
+def test_admin_search_beyond_the_known_ids_gives_the_same_rows(
+    supervisor_client, numbers, monkeypatch
+):
+    """Past ``ADMIN_KNOWN_IDS`` matches the admin filters by the subquery instead of a list of
+    ids: the same customers either way."""
+    from customers import admin as customers_admin
+
+    url = reverse("admin:customers_customer_changelist")
+    by_list = supervisor_client.get(url, {"q": "6552"}).context["cl"].result_list
+    monkeypatch.setattr(customers_admin, "ADMIN_KNOWN_IDS", 1)
+    by_subquery = supervisor_client.get(url, {"q": "6552"}).context["cl"].result_list
+    assert sorted(c.name for c in by_list) == sorted(c.name for c in by_subquery)
+    assert sorted(c.name for c in by_subquery) == ["Wang Fang", "Zhao 6552"]
