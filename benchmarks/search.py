@@ -21,7 +21,9 @@ through the same Django connection:
 - ``GET /customers/``: first and last page, name searches of one and two characters,
   a company search of one character, a full number, and parts of numbers (4 digits, a frequent
   4-digit run, 7 digits of a landline as shown);
-- ``customers.services.search_customers`` in-process for a part of a number.
+- ``customers.services.search_customers`` in-process for a part of a number;
+- the admin's customer search (a supervisor, 100 rows a page and their count) for parts of
+  numbers, against the raw SQL of the same page and count.
 """
 
 import argparse
@@ -139,12 +141,15 @@ def main() -> None:
         servers.urls = [start_web(servers, 0)]
         agent = Agent(servers.urls[0])
         agent.sign_in("Edward", "1234")
+        supervisor = Agent(servers.urls[0])
+        supervisor.sign_in("supervisor", "supervisor-2018")
         print(
             f"\n{args.customers} customers, {args.rounds} rounds, machine: {os.cpu_count()} "
             f"cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
         )
         print(HEADER, end="")
         customer_rows(agent, raw, args.rounds)
+        admin_rows(supervisor, args.rounds)
         print("\nload average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     finally:
         stop_web(servers)
@@ -289,6 +294,43 @@ def customer_rows(agent: Agent, raw, rounds: int) -> None:
 
             a, b = interleaved(search, sql(text, sql_params), rounds // 3, 5)
             row(f"search_customers in-process, {label}", a, "raw SQL, same page", b)
+
+
+ADMIN_SQL = """SELECT c.id, c.name, c.company, c.email, c.updated,
+        (SELECT array_agg(p.raw ORDER BY p.id) FROM customers_phonenumber p
+         WHERE p.customer_id = c.id)
+    FROM customers_customer c WHERE c.id IN (
+        SELECT id FROM customers_customer WHERE upper(name) LIKE %(like)s
+        UNION SELECT id FROM customers_customer WHERE upper(company) LIKE %(like)s
+        UNION SELECT id FROM customers_customer WHERE upper(email) LIKE %(like)s
+        UNION SELECT customer_id FROM customers_phonenumber WHERE digits LIKE %(like)s)
+    ORDER BY c.name, c.id LIMIT 100"""
+ADMIN_COUNT_SQL = """SELECT count(*) FROM (
+        SELECT id FROM customers_customer WHERE upper(name) LIKE %(like)s
+        UNION SELECT id FROM customers_customer WHERE upper(company) LIKE %(like)s
+        UNION SELECT id FROM customers_customer WHERE upper(email) LIKE %(like)s
+        UNION SELECT customer_id FROM customers_phonenumber WHERE digits LIKE %(like)s) ids"""
+
+
+def admin_rows(supervisor: Agent, rounds: int) -> None:
+    """The admin's search by part of a number: its page (100 rows) and count, against the raw
+    SQL of both."""
+    from django.db import connection
+
+    for digits in ("5678", "0077777"):
+        like = {"like": f"%{digits}%"}
+
+        def reference(like=like):
+            with connection.cursor() as cursor:
+                cursor.execute(ADMIN_SQL, like)
+                cursor.fetchall()
+                cursor.execute(ADMIN_COUNT_SQL, like)
+                cursor.fetchall()
+
+        a, b = interleaved(
+            supervisor.get("/admin/customers/customer/", {"q": digits}), reference, rounds // 3, 5
+        )
+        row(f"GET /admin/ customer search, part of a number ({digits})", a, "raw SQL", b)
 
 
 if __name__ == "__main__":

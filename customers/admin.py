@@ -149,7 +149,7 @@ class CustomerAdmin(ImportExportModelAdmin):
             )
             return queryset.none(), False
         terms = parse_search(search_term)
-        if not terms.text and not terms.digits:
+        if not terms.text and not terms.digits and not terms.phone_key:
             return queryset, False
         found = customer_search_q(terms, email=True, known_up_to=ADMIN_KNOWN_IDS)
         return queryset.filter(found), False

@@ -149,6 +149,22 @@ def _display(raw: str, region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def is_complete_number(raw) -> bool:
+    """True when libphonenumber deems ``raw`` a valid, whole number (read in
+    ``settings.PHONE_DEFAULT_REGION``, extension ignored): a search for it needs only its key.
+    Never raises."""
+    return _is_complete(str(raw or ""), settings.PHONE_DEFAULT_REGION)
+
+
+@lru_cache(maxsize=4096)
+def _is_complete(raw: str, region: str) -> bool:
+    text = _EXTENSION.sub("", unicodedata.normalize("NFKC", raw).strip()).strip()
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 # Fewer digits than this are not searched for as part of a number ("360" is a company's name
 # more often than a piece of a phone number, and 3 digits match a large share of all numbers).
 PARTIAL_NUMBER_DIGITS = 4

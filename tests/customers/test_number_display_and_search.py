@@ -229,3 +229,14 @@ def test_admin_search_beyond_the_known_ids_gives_the_same_rows(
     by_subquery = supervisor_client.get(url, {"q": "6552"}).context["cl"].result_list
     assert sorted(c.name for c in by_list) == sorted(c.name for c in by_subquery)
     assert sorted(c.name for c in by_subquery) == ["Wang Fang", "Zhao 6552"]
+
+
+def test_a_whole_valid_number_is_matched_by_its_key_only(db):
+    """A valid number finds its own customers in any format (the key), not other numbers that
+    happen to contain its digits; a part of it still finds both."""
+    ensure_customer("Owner", ["+86 138-0013-8000"])
+    ensure_customer("Longer", ["+86 10 13800138000"])  # holds the same 11 digits
+    terms = parse_search("138 0013 8000")
+    assert terms.digits is None and terms.phone_key == "+8613800138000"
+    assert [c.name for c in search_customers("138 0013 8000").customers] == ["Owner"]
+    assert [c.name for c in search_customers("0013 8000").customers] == ["Longer", "Owner"]
