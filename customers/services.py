@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Value, prefetch_related_objects
+from django.db.models import Q, Value
 from django.db.models.functions import Left, Upper
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -321,17 +321,15 @@ def search_customers(
     if len(conditions) > 1:
         # An OR across fields (and tables) cannot be read from one index in page order, and the
         # planner then walks the whole name index: read each condition's own index for one
-        # page and merge (a page of the union lies within the pages of its parts).
-        found: dict[int, Customer] = {}
+        # page of ids, then the page among them (a page of the union lies within the pages of
+        # its parts), ordered by the database: its collation orders names, not Python's.
+        ids: set[int] = set()
         for condition, substring in conditions:
             part = _few_matches_first(qs, condition) if substring else qs.filter(condition)
-            if part is None:
-                continue
-            for customer in part.order_by(*order)[: page_size + 1]:
-                found[customer.id] = customer
-        rows = sorted(found.values(), key=lambda c: (c.name, c.id), reverse=backwards)
-        rows = rows[: page_size + 1]
-        prefetch_related_objects(rows, "phones")
+            if part is not None:
+                ids.update(part.order_by(*order).values_list("id", flat=True)[: page_size + 1])
+        page = Customer.objects.filter(id__in=ids).order_by(*order).prefetch_related("phones")
+        rows = list(page[: page_size + 1]) if ids else []
     else:
         qs = qs.filter(*(q for q, _substring in conditions))
         rows = list(qs.order_by(*order).prefetch_related("phones")[: page_size + 1])
