@@ -240,3 +240,23 @@ def test_a_whole_valid_number_is_matched_by_its_key_only(db):
     assert terms.digits is None and terms.phone_key == "+8613800138000"
     assert [c.name for c in search_customers("138 0013 8000").customers] == ["Owner"]
     assert [c.name for c in search_customers("0013 8000").customers] == ["Longer", "Owner"]
+
+
+def test_odd_numbers_on_a_customers_calls_show_as_typed_and_isolated(agent_client, agent):
+    """A caller "number" that is no number (right-to-left text, 64 characters) is shown as typed,
+    escaped and isolated (dir="auto"); a customer with no company or e-mail still renders."""
+    customer = ensure_customer("شركة \u200fالنور", ["+86 138-0013-8000"])[0]
+    for i, caller in enumerate(["مرحبا 123", "9" * 63 + "\u2026", "<b>1</b>"]):
+        CallRecord.objects.create(
+            agent=agent,
+            customer=customer,
+            contact_id=f"job-{i}",
+            direction="inbound",
+            caller=caller,
+        )
+    response = agent_client.get(reverse("customers:detail", args=[customer.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<span class="phone" dir="auto" data-number="">مرحبا 123</span>' in html
+    assert "9" * 63 + "\u2026</span>" in html
+    assert "&lt;b&gt;1&lt;/b&gt;" in html and "<b>1</b>" not in html
