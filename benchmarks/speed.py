@@ -19,7 +19,8 @@ alternating 2-second blocks), and prints min, median (p50) and p99 in ms and the
 medians (product / reference; for throughput, product / reference calls per second):
 
 - the proxied call (``POST /aliyun/ccc/api``, signed-in agent, keep-alive) against the same call
-  with aliyun-python-sdk-core directly (one ``AcsClient``, same credentials, same upstream);
+  with aliyun-python-sdk-core directly (one ``AcsClient``, same credentials, same upstream), and
+  the floor under it: ``GET /healthz`` (the hop into gunicorn and Django, nothing behind it);
 - the screen-pop lookup in-process (``customers.services.find_by_phone``) and
   ``GET /customers/lookup`` against the raw indexed SQL returning the same rows;
 - the customer list (first and last page), name searches of one and two characters and a phone
@@ -444,6 +445,11 @@ def run(servers: Instances, provider: FakeProvider, raw, args) -> None:
             reference = direct_sdk(credentials, version, action)
             a, b = interleaved(product, reference, rounds)
             row(f"proxy {version} {action}, {mode}", a, "direct SDK call", b)
+
+    # The floor under the proxy rows: the agent's hop into gunicorn and Django with nothing
+    # behind it (the health probe answers before the session, the user or any query).
+    a, b = interleaved(Agent(one).get("/healthz"), direct_sdk(sts_credentials, *v1[:2]), rounds)
+    row("GET /healthz: the hop into gunicorn alone", a, "direct SDK call", b)
 
     def proxy_client():
         return Agent(one, edward.cookies).proxy_call("ListSkillGroupsOfUser")
