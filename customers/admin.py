@@ -22,6 +22,13 @@ from customers.resources import CustomerResource, escape_formula
 from customers.services import SHORT_NUMBER_DIGITS
 from customers.text import has_control_characters
 
+# The admin is the product's, in the user's language, not "Django administration". Its
+# stylesheet (fonts, word wrapping, import errors shown) is on every admin page:
+# templates/admin/base_site.html.
+admin.site.site_header = _lazy("crmdemo administration")
+admin.site.site_title = _lazy("crmdemo admin")
+admin.site.index_title = _lazy("Customers, calls and Alibaba Cloud accounts")
+
 # Session key: ids of the import files this user's previews stored (newest last).
 PENDING_IMPORTS = "customers_pending_imports"
 MAX_PENDING_IMPORTS = 5
@@ -89,15 +96,11 @@ class CustomerAdmin(ImportExportModelAdmin):
     list_display = ("name", "company", "email", "phone_numbers", "updated")
     list_filter = ("created", "updated")
     search_fields = ("name", "company", "email")
-    search_help_text = "Name, company, email or a phone number in any form."
+    search_help_text = _lazy("Name, company, email or a phone number in any form.")
     inlines = [PhoneNumberInline, CallRecordInline]
     readonly_fields = ("created", "updated")
     show_full_result_count = False  # no full-table COUNT on every page at a million rows
     tmp_storage_class = importing.OneShotTempFolderStorage
-
-    class Media:
-        # Long notes, names and numbers wrap instead of widening the page.
-        css = {"all": ["css/admin.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("phones")
@@ -114,7 +117,7 @@ class CustomerAdmin(ImportExportModelAdmin):
             "customers.add_phonenumber"
         )
 
-    @admin.display(description="phone numbers")
+    @admin.display(description=_lazy("phone numbers"))
     def phone_numbers(self, obj):
         return ", ".join(p.raw for p in obj.phones.all())
 
@@ -130,7 +133,7 @@ class CustomerAdmin(ImportExportModelAdmin):
             search_term
         ):
             messages.warning(
-                request, "Search text cannot contain control characters (such as NUL)."
+                request, _("Search text cannot contain control characters (such as NUL).")
             )
             return queryset.none(), False
         try:
@@ -280,9 +283,6 @@ class CallRecordAdmin(admin.ModelAdmin):
     ordering = ("-started_at", "-id")
     show_full_result_count = False
     actions = ["export_csv"]
-
-    class Media:
-        css = {"all": ["css/admin.css"]}
 
     def has_add_permission(self, request):
         return False
