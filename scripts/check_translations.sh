@@ -39,8 +39,17 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The tree as git sees it (committed, changed and new files, not ignored ones).
-git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$tmp" 2>/dev/null || true
+# The tree as git sees it (committed, changed and new files, not ignored ones); outside a git
+# work tree (an unpacked archive), everything but the local state.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  # A tracked file deleted in the work tree cannot be copied: skip it.
+  git ls-files -z --cached --others --exclude-standard \
+    | xargs -0 cp --parents -t "$tmp" 2>/dev/null || true
+else
+  tar -cf - --exclude=./.git --exclude=./.venv --exclude=./venv --exclude=./staticfiles \
+    --exclude=./test-artifacts --exclude=./node_modules --exclude='*.sqlite3*' . \
+    | tar -xf - -C "$tmp"
+fi
 for domain in "${DOMAINS[@]}"; do
   (cd "$tmp" && "$PY" manage.py makemessages -d "$domain" "${MAKEMESSAGES[@]}")
 done

@@ -15,21 +15,16 @@ PO = Path("locale/zh_Hans/LC_MESSAGES/django.po")
 
 @pytest.fixture
 def tree(tmp_path):
-    """A git work tree holding the repository's files as they are now (new files included)."""
+    """A git work tree (nothing committed) holding the repository's files as they are now."""
     if not shutil.which("msgfmt"):
         pytest.fail("gettext is missing: apt-get install gettext (scripts/setup.sh --dev)")
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
     copy = tmp_path / "repo"
-    for name in filter(None, files):
-        source = ROOT / name.decode()
-        if source.is_file():
-            (copy / name.decode()).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy / name.decode())
+    local_state = shutil.ignore_patterns(
+        ".git", ".venv", "venv", "staticfiles", "test-artifacts", "node_modules", "__pycache__",
+        ".pytest_cache", ".ruff_cache", ".hypothesis", ".devcert", ".devsecret", ".env",
+        "*.sqlite3*",
+    )  # fmt: skip
+    shutil.copytree(ROOT, copy, ignore=local_state)
     subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
     return copy
 
