@@ -1,9 +1,9 @@
 """Pages in zh-hans and English: the language from the browser (Accept-Language), the language
 switch (set_language), the fallback for languages the product does not speak, one date-time
-format per language in the agents' time zone, the JavaScript catalogue, the branded admin."""
+format per language in the agents' time zone, the branded admin. (The sandbox's pages and its
+JavaScript: tests/aliyun_sandbox/test_i18n.py.)"""
 
 import datetime as dt
-import json
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -135,14 +135,6 @@ def test_times_show_one_format_per_language_in_the_agents_time_zone(agent_client
     en = agent_client.get(url, **EN).content.decode()
     assert f">{local:%Y-%m-%d} 14:05</time>" in zh
     assert f">{local.day} {local:%b %Y}, 14:05</time>" in en
-
-
-def test_the_javascript_catalogue_speaks_the_page_language(client):
-    after_call_work = json.dumps("话后处理")  # as the catalogue writes it: \\u escapes
-    zh = client.get(reverse("javascript-catalog"), **ZH)
-    assert zh.status_code == 200
-    assert f'"After-call work": {after_call_work}' in zh.content.decode()
-    assert after_call_work not in client.get(reverse("javascript-catalog"), **EN).content.decode()
 
 
 def test_the_admin_is_branded_as_the_product(client, django_user_model, settings):
