@@ -80,7 +80,11 @@ fail() { echo "!! $*" >&2; failed=1; }
 # The msgid lines msgcmp's complaints ("file:LINE: this message is used but not defined") point at.
 msgids_at() {
   grep -o ':[0-9]*: this message' "$2" | tr -dc '0-9\n' | while read -r line; do
-    awk -v n="$line" 'NR <= n && /^msgid / { last = $0 } NR == n { print "   " last }' "$1"
+    awk -v n="$line" '
+      NR <= n && /^msgid / { id = $0; open = 1; next }
+      NR <= n && open && /^"/ { id = id $0; next }
+      NR <= n && /^msgstr/ { open = 0 }
+      NR == n { print "   " id }' "$1"
   done
 }
 for catalogue in "${CATALOGUES[@]}"; do

@@ -55,3 +55,15 @@ def test_sandbox_pages_and_the_simulator_script_speak_chinese(sandbox, browser, 
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     assert problems == []
     context.close()
+
+
+def test_the_simulator_says_why_it_cannot_ring_in_the_page_language(sandbox, crm_sign_in):
+    edward = make_user("edward", ccc_user_id="agent-edward-0001", extension="8001")
+    session = crm_sign_in.session()
+    session.get(f"{sandbox.base_url}/simulator/", timeout=10)
+    token = session.cookies["csrftoken"]
+    form = {"csrfmiddlewaretoken": token, "agent": edward.upn, "caller": "13501234567"}
+    headers = {"Referer": f"{sandbox.base_url}/simulator/", "Accept-Language": "zh-CN"}
+    answer = session.post(f"{sandbox.base_url}/simulator/ring", data=form, headers=headers)
+    assert answer.status_code == 409
+    assert f"{edward.upn} 未示闲（状态 OFFLINE）" in answer.text  # the status: CCC's word
