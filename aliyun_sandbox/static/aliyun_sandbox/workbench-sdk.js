@@ -21,10 +21,20 @@
     UNREGISTERED: -1, REGISTERING: 0, SIGNED_OUT: 1, SIGNED_IN: 2, READY: 3, BREAK: 4,
     AFTER_CALL_WORK: 5, RINGING: 6, DIALING: 8, INBOUND_TALK: 9, OUTBOUND_TALK: 10, HOLD: 12
   };
+  // The softphone's words come from Django's JavaScript catalogue (djangojs domain, /jsi18n/)
+  // when the page has loaded it; the real SDK brings its own words, so a page that does not load
+  // the catalogue must still work: the stand-in then shows the English source text.
+  function gettext(text) {
+    return typeof global.gettext === "function" ? global.gettext(text) : text;
+  }
+  function gettext_noop(text) { return text; }  // marks a word for makemessages only
+  function fill(format, values) {  // interpolate(format, values, true) of the catalogue
+    return format.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  }
   var LABELS = {
-    "-1": "Unregistered", 0: "Registering", 1: "Signed out", 2: "Signed in", 3: "Ready",
-    4: "Break", 5: "After-call work", 6: "Ringing", 8: "Dialing", 9: "Inbound call",
-    10: "Outbound call", 12: "On hold"
+    "-1": gettext_noop("Unregistered"), 0: gettext_noop("Registering"), 1: gettext_noop("Signed out"), 2: gettext_noop("Signed in"), 3: gettext_noop("Ready"),
+    4: gettext_noop("Break"), 5: gettext_noop("After-call work"), 6: gettext_noop("Ringing"), 8: gettext_noop("Dialing"), 9: gettext_noop("Inbound call"),
+    10: gettext_noop("Outbound call"), 12: gettext_noop("On hold")
   };
   var POLL_MS = 500;
 
@@ -86,10 +96,10 @@
 
   proto._error = function (api, code, message, requestId) {
     var tips = {
-      NotAuthenticated: "Link your Alibaba Cloud account first.",
-      StatusNotAllowed: "Not possible in the current status.",
-      UserBusy: "You are already on a call.",
-      AgentNotReady: "Sign in to a skill group first."
+      NotAuthenticated: gettext("Link your Alibaba Cloud account first."),
+      StatusNotAllowed: gettext("Not possible in the current status."),
+      UserBusy: gettext("You are already on a call."),
+      AgentNotReady: gettext("Sign in to a skill group first.")
     };
     var error = {
       errorApi: api, errorCode: code, errorMsg: message,
@@ -510,7 +520,7 @@
     if (typeof host === "string") host = document.getElementById(host);
     if (!host) return;
     var self = this;
-    var root = el("div", { "class": "wbsdk", role: "region", "aria-label": "Softphone" });
+    var root = el("div", { "class": "wbsdk", role: "region", "aria-label": gettext("Softphone") });
     if (this.config.width) root.style.width = this.config.width + "px";
     if (this.config.height) root.style.minHeight = this.config.height + "px";
     if (this.config.header !== false) {
@@ -530,8 +540,8 @@
     root.appendChild(this._callEl);
     var dial = el("div", { "class": "wbsdk-dial" });
     this._numberEl = el("input", {
-      "class": "wbsdk-number", type: "tel", placeholder: "Number to call",
-      "aria-label": "Number to call"
+      "class": "wbsdk-number", type: "tel", placeholder: gettext("Number to call"),
+      "aria-label": gettext("Number to call")
     });
     dial.appendChild(this._numberEl);
     var pad = el("div", { "class": "wbsdk-pad" });
@@ -545,15 +555,15 @@
     var controls = el("div", { "class": "wbsdk-controls" });
     this._buttons = {};
     [
-      ["signin", "Sign in", function () { self.register(self._checkedGroups()); }],
-      ["call", "Call", function () { self.call(self._numberEl.value.trim()); }],
-      ["answer", "Answer", function () { self.answer(); }],
-      ["hangup", "Hang up", function () { self.hangUp(); }],
-      ["hold", "Hold", function () { self.callHold(); }],
-      ["retrieve", "Retrieve", function () { self.callRetrieve(); }],
-      ["ready", "Ready", function () { self.ready(); }],
-      ["break", "Break", function () { self.applyForBreak(); }],
-      ["signout", "Sign out", function () { self.logOut(); }]
+      ["signin", gettext("Sign in"), function () { self.register(self._checkedGroups()); }],
+      ["call", gettext("Call"), function () { self.call(self._numberEl.value.trim()); }],
+      ["answer", gettext("Answer"), function () { self.answer(); }],
+      ["hangup", gettext("Hang up"), function () { self.hangUp(); }],
+      ["hold", gettext("Hold"), function () { self.callHold(); }],
+      ["retrieve", gettext("Retrieve"), function () { self.callRetrieve(); }],
+      ["ready", gettext("Ready"), function () { self.ready(); }],
+      ["break", gettext("Break"), function () { self.applyForBreak(); }],
+      ["signout", gettext("Sign out"), function () { self.logOut(); }]
     ].forEach(function (spec) {
       var b = el("button", { type: "button", "class": "wbsdk-" + spec[0] }, spec[1]);
       b.addEventListener("click", spec[2]);
@@ -577,7 +587,7 @@
     if (!this._groupsEl) return;
     var box = this._groupsEl;
     box.textContent = "";
-    box.appendChild(el("legend", {}, "Skill groups"));
+    box.appendChild(el("legend", {}, gettext("Skill groups")));
     (this._skillLevels || []).forEach(function (level) {
       var label = el("label", {});
       var input = el("input", { type: "checkbox", value: level.skill.skillGroupId });
@@ -588,7 +598,8 @@
     });
     if (this._loginInfo && this._agentEl) {
       this._agentEl.textContent =
-        this._loginInfo.displayName + " \u00b7 ext. " + this._loginInfo.extension;
+        this._loginInfo.displayName + " \u00b7 " +
+        fill(gettext("ext. %(extension)s"), { extension: this._loginInfo.extension });
     }
   };
 
@@ -599,16 +610,18 @@
   proto._draw = function () {
     if (!this._root) return;
     var s = this._status, call = this._call, b = this._buttons;
-    this._statusEl.textContent = LABELS[s];
+    this._statusEl.textContent = gettext(LABELS[s]);
     this._root.setAttribute("data-status", String(s));
     if (s === S.READY || s === S.SIGNED_IN) this._showError("");
     var waiting = s === S.UNREGISTERED && this._waiting && this._waiting.call;
-    this._callEl.textContent = call || waiting
-      ? (waiting ? "Call in progress: " : "") +
-        ((call || waiting).direction === "inbound"
-          ? "From " + ((call || waiting).caller || "withheld number")
-          : "To " + (call || waiting).callee) +
-        " \u00b7 " + (call || waiting).state + (waiting ? ". Sign in to resume it." : "")
+    var shown = call || waiting;
+    // shown.state is the protocol's word (CCC), shown as it is.
+    this._callEl.textContent = shown
+      ? (waiting ? gettext("Call in progress:") + " " : "") +
+        (shown.direction === "inbound"
+          ? fill(gettext("From %(number)s"), { number: shown.caller || gettext("withheld number") })
+          : fill(gettext("To %(number)s"), { number: shown.callee })) +
+        " \u00b7 " + shown.state + (waiting ? ". " + gettext("Sign in to resume it.") : "")
       : "";
     this._groupsEl.hidden = !(s === S.UNREGISTERED || s === S.SIGNED_OUT);
     b.signin.disabled = !(s === S.UNREGISTERED || s === S.SIGNED_OUT);
