@@ -170,6 +170,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # database restart costs one reconnect, not an error page.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0 if DEBUG else 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's backend, its check of a reused connection made without a round trip.
+    DATABASES["default"]["ENGINE"] = "crmdemo.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -74,6 +74,7 @@
     this._context = null;          // its latest CallContext from an OpenAPI answer
     this._details = null;          // GetLoginDetails' Data
     this._levels = null;           // ListSkillLevelsOfUser's Data.List
+    this._loading = null;          // the start-up's calls while under way (_loadAgent)
     this._deviceId = "";
     this._timer = null;
     this._acwTimer = null;
@@ -124,8 +125,14 @@
 
   // --- OpenAPI through the CRM's proxy ----------------------------------------------------------
 
-  proto._api = function (api, params) {
+  // An OpenAPI call through the proxy. A failure is reported (onErrorNotify) and thrown; with
+  // `deferReport` it is only thrown, as {report: function}, for the caller to report it or not.
+  proto._api = function (api, params, deferReport) {
     var c = this.config, self = this;
+    var fail = function (code, message, requestId) {
+      var report = function () { return self._error(code, message, requestId); };
+      return deferReport ? { report: report } : report();
+    };
     var path = c.ajaxPath || "/data/api.json";
     var query = new URLSearchParams();
     query.append(c.ajaxApiParamName || "action", api);
@@ -150,26 +157,42 @@
     return fetch(url, init).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok || data.Code !== "OK") {
-          throw self._error(data.Code || "HttpError" + resp.status, data.Message || resp.statusText,
+          throw fail(data.Code || "HttpError" + resp.status, data.Message || resp.statusText,
             data.RequestId);
         }
         return data.Data;
       });
     }, function (e) {
-      throw self._error("NetworkError", String(e && e.message || e));
+      throw fail("NetworkError", String(e && e.message || e));
     });
   };
 
+  // The agent's login details and skill levels. Both calls at once (neither needs the other's
+  // answer), and one start-up at a time: a register() while the constructor's is under way
+  // waits for it instead of asking again.
   proto._loadAgent = function () {
     var self = this;
     if (this._details && this._levels) return Promise.resolve(true);
-    return this._api("GetLoginDetails", {}).then(function (data) {
-      self._details = data;
-      return self._api("ListSkillLevelsOfUser", { pageSize: 100 });
-    }).then(function (data) {
-      self._levels = data.List || [];
-      return true;
-    }).catch(function () { return false; });
+    if (!this._loading) {
+      this._loading = Promise.allSettled([
+        this._api("GetLoginDetails", {}, true),
+        this._api("ListSkillLevelsOfUser", { pageSize: 100 }, true)
+      ]).then(function (answers) {
+        // One report for the start-up, the first call's (as when they ran one after the other).
+        var failed = answers.filter(function (a) { return a.status === "rejected"; })[0];
+        if (failed) {
+          if (failed.reason && failed.reason.report) failed.reason.report();
+          return false;
+        }
+        self._details = answers[0].value;
+        self._levels = answers[1].value.List || [];
+        return true;
+      }).catch(function () { return false; }).then(function (ok) {
+        self._loading = null;
+        return ok;
+      });
+    }
+    return this._loading;
   };
 
   // --- call events from the sandbox's agent server ----------------------------------------------

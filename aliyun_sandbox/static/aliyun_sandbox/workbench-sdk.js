@@ -62,6 +62,7 @@
     this._waiting = null;          // a live call found before registering: {status, call}
     this._loginInfo = null;
     this._skillLevels = null;
+    this._loading = null;          // the start-up's calls while under way (_loadAgent)
     this._groups = [];
     this._timer = null;
     this._seq = 0;                 // bumped by every command, so stale polls are ignored
@@ -111,8 +112,14 @@
 
   // --- OpenAPI through the CRM's proxy ----------------------------------------------------------
 
-  proto._api = function (api, params) {
+  // An OpenAPI call through the proxy. A failure is reported (onErrorNotify) and thrown; with
+  // `deferReport` it is only thrown, as {report: function}, for the caller to report it or not.
+  proto._api = function (api, params, deferReport) {
     var c = this.config, self = this;
+    var fail = function (code, message, requestId) {
+      var report = function () { return self._error(api, code, message, requestId); };
+      return deferReport ? { report: report } : report();
+    };
     var path = c.ajaxPath || "/";
     var url = (c.ajaxOrigin || "") + path + (path.indexOf("?") >= 0 ? "&" : "?") +
       encodeURIComponent(c.ajaxApiParamName || "action") + "=" + encodeURIComponent(api);
@@ -133,26 +140,41 @@
     return fetch(url, init).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok || data.success === false) {
-          throw self._error(api, data.errorCode || data.code || "HttpError" + resp.status,
+          throw fail(data.errorCode || data.code || "HttpError" + resp.status,
             data.message || resp.statusText, data.requestId);
         }
         return data;
       });
     }, function (e) {
-      throw self._error(api, "NetworkError", String(e && e.message || e));
+      throw fail("NetworkError", String(e && e.message || e));
     });
   };
 
+  // The agent's login info and skill groups. Both calls at once (neither needs the other's
+  // answer), and one start-up at a time: a register() while the constructor's is under way
+  // waits for it instead of asking again.
   proto._loadAgent = function () {
     var self = this;
     if (this._loginInfo && this._skillLevels) return Promise.resolve(true);
-    return this._api("RequestLoginInfo", {}).then(function (data) {
-      self._loginInfo = data.loginInfo;
-      return self._api("ListSkillGroupsOfUser", {});
-    }).then(function (data) {
-      self._skillLevels = data.skillLevels || [];
-      return true;
-    }).catch(function () { return false; });
+    if (!this._loading) {
+      this._loading = Promise.allSettled([
+        this._api("RequestLoginInfo", {}, true), this._api("ListSkillGroupsOfUser", {}, true)
+      ]).then(function (answers) {
+        // One report for the start-up, the first call's (as when they ran one after the other).
+        var failed = answers.filter(function (a) { return a.status === "rejected"; })[0];
+        if (failed) {
+          if (failed.reason && failed.reason.report) failed.reason.report();
+          return false;
+        }
+        self._loginInfo = answers[0].value.loginInfo;
+        self._skillLevels = answers[1].value.skillLevels || [];
+        return true;
+      }).catch(function () { return false; }).then(function (ok) {
+        self._loading = null;
+        return ok;
+      });
+    }
+    return this._loading;
   };
 
   // --- the agent server -------------------------------------------------------------------------
