@@ -394,6 +394,8 @@
       status = code;
       if (code !== READY && code !== BREAK && code !== AFTER_CALL_WORK) dialPending = false;
       document.body.setAttribute("data-softphone-status", String(code));
+      // "ready" exactly while the agent is Ready to take calls (benchmarks/softphone_ready.py).
+      document.documentElement.dataset.softphone = code === READY ? "ready" : "";
       if (CAN_DIAL.indexOf(code) >= 0 || code === SIGNED_IN) notice("");
     },
     onErrorNotify: function (error) {

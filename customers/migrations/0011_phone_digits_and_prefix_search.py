@@ -71,7 +71,7 @@ def _prefix_index(field, n):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0009_strip_bidi_controls"),
+        ("customers", "0010_translated_labels"),
     ]
 
     operations = [
@@ -79,7 +79,12 @@ class Migration(migrations.Migration):
             model_name="phonenumber",
             name="digits",
             field=models.CharField(
-                blank=True, db_default="", default="", editable=False, max_length=80
+                blank=True,
+                db_default="",
+                default="",
+                editable=False,
+                max_length=80,
+                verbose_name="search digits",
             ),
         ),
         migrations.RunPython(fill_digits, migrations.RunPython.noop),
