@@ -185,6 +185,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses a locked-out username+address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Permissions from the shared cache (no two queries a request); signs in as the next one.
+    "crmdemo.permission_cache.CachedPermissionsBackend",
+    # Kept for sessions signed in before the cached backend came, and for denied permissions.
     "workbench.auth_backends.CaseInsensitiveModelBackend",
 ]
 

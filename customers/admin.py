@@ -17,9 +17,9 @@ from import_export.admin import ImportExportModelAdmin
 
 from customers import importing
 from customers.models import CallRecord, Customer, PhoneNumber, number_key
-from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.phones import display_phone
 from customers.resources import CustomerResource, escape_formula
-from customers.services import SHORT_NUMBER_DIGITS
+from customers.services import customer_search_q, parse_search
 from customers.text import has_control_characters
 
 # The admin is the product's, in the user's language, not "Django administration". Its
@@ -32,6 +32,9 @@ admin.site.index_title = gettext_lazy("Customers, calls and Alibaba Cloud accoun
 # Session key: ids of the import files this user's previews stored (newest last).
 PENDING_IMPORTS = "customers_pending_imports"
 MAX_PENDING_IMPORTS = 5
+# A search matching at most this many customers is filtered by their ids (see
+# customers.services.customer_search_q): page and count are then index lookups.
+ADMIN_KNOWN_IDS = 5000
 
 
 class PhoneNumberInline(admin.TabularInline):
@@ -59,8 +62,8 @@ class CallRecordInline(admin.TabularInline):
     fields = (
         "started_at",
         "direction",
-        "caller",
-        "callee",
+        "caller_shown",
+        "callee_shown",
         "agent",
         "duration",
         "outcome",
@@ -73,6 +76,14 @@ class CallRecordInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = False
+
+    @admin.display(description=gettext_lazy("caller number (ANI)"))
+    def caller_shown(self, obj):
+        return display_phone(obj.caller)
+
+    @admin.display(description=gettext_lazy("callee number"))
+    def callee_shown(self, obj):
+        return display_phone(obj.callee)
 
     def has_view_permission(self, request, obj=None):
         # The call log is part of the customer's record: whoever may see the customer sees it.
@@ -96,7 +107,10 @@ class CustomerAdmin(ImportExportModelAdmin):
     list_display = ("name", "company", "email", "phone_numbers", "updated")
     list_filter = ("created", "updated")
     search_fields = ("name", "company", "email")
-    search_help_text = gettext_lazy("Name, company, email or a phone number in any form.")
+    search_help_text = gettext_lazy(
+        "Name, company or e-mail (one or two characters: names and companies starting with "
+        "them); a phone number in any form, or 4 or more of its digits."
+    )
     inlines = [PhoneNumberInline, CallRecordInline]
     readonly_fields = ("created", "updated")
     show_full_result_count = False  # no full-table COUNT on every page at a million rows
@@ -119,13 +133,13 @@ class CustomerAdmin(ImportExportModelAdmin):
 
     @admin.display(description=gettext_lazy("phone numbers"))
     def phone_numbers(self, obj):
-        return ", ".join(p.raw for p in obj.phones.all())
+        return ", ".join(display_phone(p.raw) for p in obj.phones.all())
 
     def get_search_results(self, request, queryset, search_term):
-        """Match the normalized phone key when ``search_term`` reads as a phone number.
-
-        A term of 7 or more digits is only a phone number (an indexed lookup); a shorter one, or
-        text, also goes through the usual name/company/email search. A term with a control
+        """Search as the agents' list does (``customers.services.parse_search``): a number, or 4+
+        consecutive digits of one, finds customers with such a number (any of their numbers, any
+        format); one or two characters find names and companies starting with them; longer text
+        is found anywhere in name, company or e-mail. A term with a control
         character (NUL...) matches nothing and is never sent to the database.
         """
         # Django's search form drops a term with NUL and then lists everything: check the raw one.
@@ -136,17 +150,11 @@ class CustomerAdmin(ImportExportModelAdmin):
                 request, _("Search text cannot contain control characters (such as NUL).")
             )
             return queryset.none(), False
-        try:
-            key = normalize_phone(search_term)
-        except InvalidPhoneNumber:
-            return super().get_search_results(request, queryset, search_term)
-        by_phone = queryset.filter(
-            id__in=PhoneNumber.objects.filter(normalized=key).values("customer_id")
-        )
-        if sum(c.isdigit() for c in search_term) >= SHORT_NUMBER_DIGITS:
-            return by_phone, False
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        return results | by_phone, may_have_duplicates
+        terms = parse_search(search_term)
+        if not terms.text and not terms.digits and not terms.phone_key:
+            return queryset, False
+        found = customer_search_q(terms, email=True, known_up_to=ADMIN_KNOWN_IDS)
+        return queryset.filter(found), False
 
     def write_to_tmp_storage(self, import_file, input_format):
         """Keep the upload as UTF-8 (a GB18030/GBK file is converted) for preview and confirm."""
@@ -266,8 +274,8 @@ class CallRecordAdmin(admin.ModelAdmin):
         "agent",
         "customer",
         "direction",
-        "caller",
-        "callee",
+        "caller_shown",
+        "callee_shown",
         "answered_at",
         "ended_at",
         "duration",
@@ -292,6 +300,14 @@ class CallRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("caller number (ANI)"), ordering="caller")
+    def caller_shown(self, obj):
+        return display_phone(obj.caller)
+
+    @admin.display(description=gettext_lazy("callee number"), ordering="callee")
+    def callee_shown(self, obj):
+        return display_phone(obj.callee)
 
     @admin.display(description=gettext_lazy("wrap-up notes"))
     def short_notes(self, obj):

@@ -3,10 +3,12 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Left, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.phones import InvalidPhoneNumber, normalize_phone, search_digits
 from customers.text import validate_multiline, validate_single_line
 
 
@@ -36,7 +38,19 @@ class Customer(models.Model):
         verbose_name_plural = _("customers")
         ordering = ["name", "id"]
         # (name, id) is the keyset of the list page: every page is one index range scan.
-        indexes = [models.Index(fields=["name", "id"], name="customer_name_id")]
+        # A search of one or two characters finds names/companies starting with them
+        # (customers.services.search_customers): a trigram index cannot serve fewer than three
+        # characters, these serve the prefix and the page order in one index range scan.
+        indexes = [
+            models.Index(fields=["name", "id"], name="customer_name_id"),
+            *(
+                models.Index(
+                    Left(Upper(field), n), F("name"), F("id"), name=f"customer_{field}_p{n}"
+                )
+                for field in ("name", "company")
+                for n in (1, 2)
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -49,7 +63,9 @@ class PhoneNumber(models.Model):
     """One phone number of a customer: ``raw`` exactly as typed, ``normalized`` for lookup.
 
     ``normalized`` is ``customers.phones.normalize_phone(raw)`` (E.164, or digits only when the
-    number cannot be parsed), recomputed on every save.
+    number cannot be parsed), ``digits`` is ``customers.phones.search_digits(raw)`` (what a
+    search by part of a number looks in; trigram-indexed on PostgreSQL), both recomputed on
+    every save.
     """
 
     customer = models.ForeignKey(
@@ -58,6 +74,11 @@ class PhoneNumber(models.Model):
     raw = models.CharField(_("phone number"), max_length=64)
     normalized = models.CharField(
         _("lookup key (E.164)"), max_length=32, db_index=True, editable=False
+    )
+    # db_default: rows inserted with SQL (benchmarks' loader) get "" and are found by key only
+    # until ``manage.py renormalize_phones`` fills it.
+    digits = models.CharField(
+        _("search digits"), max_length=80, blank=True, default="", db_default="", editable=False
     )
 
     class Meta:
@@ -71,6 +92,10 @@ class PhoneNumber(models.Model):
     def save(self, *args, **kwargs):
         """Store the normalized key; raises ``InvalidPhoneNumber`` for a malformed number."""
         self.normalized = normalize_phone(self.raw)
+        self.digits = search_digits(self.raw)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "raw" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "normalized", "digits"}
         super().save(*args, **kwargs)
 
     def clean(self):

@@ -4,6 +4,7 @@ Follows ITU-T E.164 as implemented by Google's libphonenumber (the ``phonenumber
 https://github.com/google/libphonenumber. Public through ``customers.services``.
 """
 
+import contextlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -113,3 +114,113 @@ def _dial_string(key: str, region: str) -> str:
     if parsed.country_code == phonenumbers.country_code_for_region(region):
         return phonenumbers.national_significant_number(parsed)
     return key
+
+
+def display_phone(raw) -> str:
+    """Return ``raw`` (a number as typed, or a key) the one way the pages show numbers.
+
+    A valid number of ``settings.PHONE_DEFAULT_REGION`` in its national format (``"138 0013
+    8000"``, ``"010 6552 9988"`` in ``CN``), any other valid number in the international format
+    (``"+1 415-555-0100"``), an extension written after it as ``" ext. 12"``. What libphonenumber
+    cannot read or deems invalid (the seed's 12-digit ``135012345678``, a number with letters,
+    an unknown country code) is returned as typed, stripped, control characters escaped
+    (:func:`customers.text.printable`): a number is never lost or changed into another one.
+    ``None`` gives ``""``. Never raises.
+    """
+    if raw is None:
+        return ""
+    return _display(str(raw), settings.PHONE_DEFAULT_REGION)
+
+
+# A list page shows each number once per render; parsing and formatting cost tens of
+# microseconds a number, and the answer depends only on the text and the region.
+@lru_cache(maxsize=16384)
+def _display(raw: str, region: str) -> str:
+    shown = printable(raw.strip())  # a control character shows escaped, never reorders a line
+    try:
+        _normalize(raw, region)  # the same checks as storage: letters, control characters...
+    except InvalidPhoneNumber:
+        return shown
+    text = unicodedata.normalize("NFKC", raw).strip()
+    extension = _EXTENSION.search(text)
+    try:
+        parsed = phonenumbers.parse(_EXTENSION.sub("", text).strip(), region)
+    except phonenumbers.NumberParseException:
+        return shown
+    if not phonenumbers.is_valid_number(parsed):
+        return shown
+    if extension:
+        parsed.extension = extension.group(1)
+    if phonenumbers.is_valid_number_for_region(parsed, region):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def is_complete_number(raw) -> bool:
+    """True when libphonenumber deems ``raw`` a valid, whole number (read in
+    ``settings.PHONE_DEFAULT_REGION``, extension ignored): a search for it needs only its key.
+    Never raises."""
+    return _is_complete(str(raw or ""), settings.PHONE_DEFAULT_REGION)
+
+
+@lru_cache(maxsize=4096)
+def _is_complete(raw: str, region: str) -> bool:
+    text = _EXTENSION.sub("", unicodedata.normalize("NFKC", raw).strip()).strip()
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+# Fewer digits than this are not searched for as part of a number ("360" is a company's name
+# more often than a piece of a phone number, and 3 digits match a large share of all numbers).
+PARTIAL_NUMBER_DIGITS = 4
+
+
+def search_digits(raw) -> str:
+    """Return the digit strings a partial-number search looks in, for one stored number.
+
+    Space-separated digit runs of the number as typed, of its key (E.164 without the ``+``) and of
+    its display form (:func:`display_phone`, e.g. the national form with trunk ``0``), each
+    without the extension, a run that is part of a longer one left out: ``"+86 10 6552 9988"`` ->
+    ``"861065529988 01065529988"``. So any 4+ consecutive digits an agent sees or typed find it,
+    but never digits joined across two forms. What is stored in ``PhoneNumber.digits``;
+    ``""`` for text without digits. Never raises.
+    """
+    if raw is None:
+        return ""
+    return _search_digits(str(raw), settings.PHONE_DEFAULT_REGION)
+
+
+@lru_cache(maxsize=4096)
+def _search_digits(raw: str, region: str) -> str:
+    text = unicodedata.normalize("NFKC", raw).strip()
+    forms = [_digits(_EXTENSION.sub("", text))]
+    with contextlib.suppress(InvalidPhoneNumber):  # text that is no number: its digits only
+        forms.append(_digits(_normalize(raw, region)))
+    forms.append(_digits(_EXTENSION.sub("", _display(raw, region))))
+    kept: list[str] = []
+    for form in sorted({f for f in forms if f}, key=len, reverse=True):
+        if not any(form in longer for longer in kept):
+            kept.append(form)
+    return " ".join(kept)
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", unicodedata.normalize("NFKC", text), flags=re.ASCII)
+
+
+def partial_number(query: str) -> str | None:
+    """The digits of ``query`` when it reads as (part of) a phone number, else ``None``.
+
+    ``query`` must hold only what a number is written with (digits, full-width digits, ``+``,
+    spaces, ``- . ( ) /``, an extension marker) and at least :data:`PARTIAL_NUMBER_DIGITS`
+    digits outside the extension: ``"0013 8000"`` -> ``"00138000"``; ``"123"``, ``"王伟"`` ->
+    ``None``.
+    """
+    text = unicodedata.normalize("NFKC", query or "").strip()
+    number_part = _EXTENSION.sub("", text).strip()
+    if not number_part or has_control_characters(text) or not _ALLOWED.fullmatch(number_part):
+        return None
+    digits = _digits(number_part)
+    return digits if len(digits) >= PARTIAL_NUMBER_DIGITS else None

@@ -13,15 +13,25 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Left, Upper
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from customers.models import CallRecord, Customer, PhoneNumber
-from customers.phones import InvalidPhoneNumber, normalize_phone
+from customers.phones import (
+    InvalidPhoneNumber,
+    display_phone,
+    is_complete_number,
+    normalize_phone,
+    partial_number,
+    search_digits,
+)
 from customers.text import MULTILINE_ALLOWED, has_control_characters, printable
 
 __all__ = [
@@ -31,13 +41,17 @@ __all__ = [
     "InvalidCursor",
     "InvalidPhoneNumber",
     "InvalidSearch",
+    "SearchTerms",
     "call_as_json",
     "create_customer",
     "customer_as_json",
+    "customer_search_q",
+    "display_phone",
     "ensure_customer",
     "find_by_phone",
     "log_call",
     "normalize_phone",
+    "parse_search",
     "printable",
     "recent_calls",
     "renormalize_phones",
@@ -62,43 +76,199 @@ def find_by_phone(number: str) -> list[Customer]:
     Raises :class:`InvalidPhoneNumber` when ``number`` is not a phone number.
     """
     key = normalize_phone(number)
-    ids = PhoneNumber.objects.filter(normalized=key).values("customer_id")
-    # One round trip (screen pop waits on it): every phone of the matching customers, each
-    # with its customer joined, instead of customers then a prefetch query for their phones.
-    rows = (
-        PhoneNumber.objects.filter(customer_id__in=ids)
-        .select_related("customer")
-        .order_by("customer__name", "customer_id", "id")
-    )
     customers: dict[int, Customer] = {}
     phones: dict[int, list[PhoneNumber]] = {}
-    for phone in rows:
-        customers.setdefault(phone.customer_id, phone.customer)
-        phones.setdefault(phone.customer_id, []).append(phone)
+    # One round trip (screen pop waits on it), written out once: building this query with the
+    # ORM on every call cost more than the query itself (py-spy: a third of the lookup).
+    with connection.cursor() as cursor:
+        cursor.execute(_find_by_phone_sql(), [key])
+        for row in cursor.fetchall():
+            phone = PhoneNumber.from_db("default", _PHONE_COLUMNS, row[: len(_PHONE_COLUMNS)])
+            customer = customers.get(phone.customer_id)
+            if customer is None:
+                values = row[len(_PHONE_COLUMNS) :]
+                customer = Customer.from_db("default", _CUSTOMER_COLUMNS, values)
+                customers[customer.id] = customer
+            phone.customer = customer
+            phones.setdefault(customer.id, []).append(phone)
     for pk, customer in customers.items():
         # What prefetch_related("phones") would have stored: customer.phones.all() reads it.
         customer._prefetched_objects_cache = {"phones": phones[pk]}
-        for phone in phones[pk]:
-            phone.customer = customer
     return list(customers.values())
+
+
+# What the screen pop, the call log and the by-number page read; other columns (notes, times)
+# stay deferred (read on access). Text and integers only: no backend converters needed.
+_PHONE_COLUMNS = ["id", "customer_id", "raw", "normalized", "digits"]
+_CUSTOMER_COLUMNS = ["id", "name", "company", "email"]
+
+
+@lru_cache(maxsize=1)
+def _find_by_phone_sql() -> str:
+    """Every phone of the customers having a number with key %s, each with its customer's
+    columns, ordered as the list orders customers: (name, id), then the phone's id."""
+    quote = connection.ops.quote_name
+    phone, customer = PhoneNumber._meta, Customer._meta
+    columns = [f"p.{quote(phone.get_field(n).column)}" for n in _PHONE_COLUMNS[:1]]
+    columns += [f"p.{quote(n)}" for n in _PHONE_COLUMNS[1:]]
+    columns += [f"c.{quote(customer.get_field(n).column)}" for n in _CUSTOMER_COLUMNS]
+    phones = quote(phone.db_table)
+    # Names from the models' metadata, the key a parameter: nothing typed reaches the text.
+    return (
+        f"SELECT {', '.join(columns)} FROM {phones} p "  # noqa: S608
+        f"JOIN {quote(customer.db_table)} c ON c.id = p.customer_id "
+        f"WHERE p.customer_id IN (SELECT customer_id FROM {phones} WHERE normalized = %s) "
+        "ORDER BY c.name, c.id, p.id"
+    )
 
 
 @dataclass
 class CustomerPage:
     """One page of :func:`search_customers`.
 
-    ``customers`` (a list), opaque ``next_cursor`` / ``prev_cursor`` (``None`` at either end), and
-    ``phone_key``, the normalized number searched for (``None`` when the query was not a number).
+    ``customers`` (a list), opaque ``next_cursor`` / ``prev_cursor`` (``None`` at either end),
+    ``phone_key``, the normalized number searched for (``None`` when the query was not a number),
+    and ``prefix``: True when the query was searched as the start of names and companies (one or
+    two characters, see :func:`parse_search`).
     """
 
     customers: list[Customer]
     next_cursor: str | None
     prev_cursor: str | None
     phone_key: str | None
+    prefix: bool = False
 
 
 # Digit strings shorter than this may also be part of a name or company ("360", "58同城").
 SHORT_NUMBER_DIGITS = 7
+# Text of at most this many characters is searched as the start of a name or company: a
+# trigram index cannot serve it, and "王" anywhere in a name matches a large share of them.
+PREFIX_SEARCH_CHARS = 2
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """What a search text means (see :func:`parse_search`).
+
+    ``text``: matched in name or company ("" for none); ``prefix``: ``text`` must start the name
+    or company rather than appear anywhere; ``digits``: a run of 4+ digits to find anywhere in any
+    stored number (``None`` for none); ``phone_key``: the whole text's normalized number, matched
+    exactly (``None`` for none).
+    """
+
+    text: str
+    prefix: bool
+    digits: str | None
+    phone_key: str | None
+
+
+def parse_search(query: str) -> SearchTerms:
+    """Read a search text the one way the list and the admin both read it.
+
+    Text that reads as (part of) a phone number (only digits, ``+``, spaces, ``- . ( )``) with 4
+    or more digits finds every customer with a number containing those digits (in the number as
+    typed, as shown or as E.164) or equal to it in any format; a whole valid number
+    (libphonenumber) only the customers with that number, by its key (one index lookup, where a
+    substring search of 11 digits reads several long trigram lists); with fewer than 7 digits
+    it also matches name or company ("58同城", a house number). Fewer than 4 digits, and any other
+    text, match name or company only: anywhere in them from 3 characters on, as their start
+    for 1 or 2 characters (case-insensitive). Raises :class:`InvalidSearch` for a control
+    character (nothing is sent to the database).
+    """
+    query = (query or "").strip()
+    if has_control_characters(query):
+        raise InvalidSearch(_("Search text cannot contain control characters (such as NUL)."))
+    digits = partial_number(query)
+    phone_key = None
+    text = query
+    if digits:
+        try:
+            phone_key = normalize_phone(query)
+        except InvalidPhoneNumber:
+            phone_key = None
+        if len(digits) >= SHORT_NUMBER_DIGITS:
+            text = ""
+        if phone_key and is_complete_number(query):
+            digits = None
+    prefix = 0 < len(text) <= PREFIX_SEARCH_CHARS
+    return SearchTerms(text=text, prefix=prefix, digits=digits, phone_key=phone_key)
+
+
+def _phone_q(terms: SearchTerms) -> Q:
+    numbers = Q(digits__contains=terms.digits) if terms.digits else Q()
+    if terms.phone_key:
+        numbers |= Q(normalized=terms.phone_key)
+    return Q(id__in=PhoneNumber.objects.filter(numbers).values("customer_id"))
+
+
+def _text_qs(terms: SearchTerms) -> list[Q]:
+    """One condition per field (name, company); a prefix condition is the expression the
+    ``customer_<field>_p<n>`` indexes hold, so each is one index range scan in page order."""
+    if not terms.text:
+        return []
+    if terms.prefix:
+        n = len(terms.text)
+        value = Upper(Value(terms.text))
+        return [Q(Exact(Left(Upper(field), n), value)) for field in ("name", "company")]
+    return [Q(name__icontains=terms.text), Q(company__icontains=terms.text)]
+
+
+def _id_parts(terms: SearchTerms, email: bool) -> list:
+    customers = Customer.objects.order_by()
+    parts = [customers.filter(q).values_list("id", flat=True) for q in _text_qs(terms)]
+    if email and terms.text and not terms.prefix:
+        parts.append(customers.filter(email__icontains=terms.text).values_list("id", flat=True))
+    if terms.digits or terms.phone_key:
+        numbers = Q(digits__contains=terms.digits) if terms.digits else Q()
+        if terms.phone_key:
+            numbers |= Q(normalized=terms.phone_key)
+        phones = PhoneNumber.objects.order_by().filter(numbers)
+        parts.append(phones.values_list("customer_id", flat=True))
+    return parts
+
+
+def customer_search_q(terms: SearchTerms, *, email: bool = False, known_up_to: int = 0) -> Q:
+    """The filter of :func:`parse_search`'s ``terms`` on ``Customer`` (an empty ``Q`` for none);
+    ``email``: text matches the e-mail too (the admin's search).
+
+    Several conditions become one ``id IN (… UNION …)``, each part read from its own index: an
+    OR of them made PostgreSQL walk the whole name index (seconds at a million customers, for
+    the page and again for the admin's count). With ``known_up_to`` the ids are read first (one
+    query) and, when there are at most that many, given as a list: PostgreSQL cannot estimate
+    how many rows a union of pattern matches gives, guesses thousands and scans the whole table
+    to join them (50-100 ms at a million customers for a few hundred matches).
+    """
+    parts = _id_parts(terms, email)
+    if not parts:
+        return Q()
+    ids = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    if known_up_to:
+        found = list(ids[: known_up_to + 1])
+        if len(found) <= known_up_to:
+            return Q(id__in=found)
+    return Q(id__in=ids)
+
+
+# A text search matching at most this many customers is read by their ids (see below).
+FEW_MATCHES = 5000
+
+
+def _few_matches_first(qs, condition: Q):
+    """``qs`` filtered by a name/company substring ``condition``, or ``None`` when nothing matches.
+
+    PostgreSQL cannot estimate how many names contain a pattern (it guesses 1%): for a page in
+    name order it then walks the name index checking every row, 0.9 s for "5678" at a million
+    customers (300 matches). So the matching ids are read first from the trigram index, up to
+    :data:`FEW_MATCHES`: fewer means a page is those rows sorted; more means matches are dense
+    and walking the name index finds a page within a few thousand rows."""
+    ids = list(
+        Customer.objects.filter(condition)
+        .order_by()
+        .values_list("id", flat=True)[: FEW_MATCHES + 1]
+    )
+    if not ids:
+        return None
+    return qs.filter(condition) if len(ids) > FEW_MATCHES else qs.filter(id__in=ids)
 
 
 def _encode_cursor(customer: Customer) -> str:
@@ -127,31 +297,16 @@ def search_customers(
 ) -> CustomerPage:
     """Return one page of customers ordered by (name, id), filtered by ``query``.
 
-    ``query`` is read as a phone number when it holds only phone characters (digits, +, spaces,
-    ``- . ( )``): then it matches the normalized phone key, and, when shorter than 7 digits, also
-    name or company. Any other text matches name or company (case-insensitive substring).
-    Pagination is by keyset ("seek"): ``after`` / ``before`` are cursors from a previous page; no
-    COUNT and no OFFSET, so a page costs an index range scan whatever the table size. Raises
-    :class:`InvalidSearch` when ``query`` holds a control character (none is sent to the
-    database) and :class:`InvalidCursor` (an ``InvalidSearch``) on a forged cursor.
+    ``query`` is read by :func:`parse_search`: a number or 4+ of its digits finds the customers
+    with such a number, one or two characters the names and companies starting with them, other
+    text names and companies containing it. Pagination is by keyset ("seek"): ``after`` /
+    ``before`` are cursors from a previous page; no COUNT and no OFFSET, so a page costs an index
+    range scan whatever the table size. Raises :class:`InvalidSearch` when ``query`` holds a
+    control character (none is sent to the database) and :class:`InvalidCursor` (an
+    ``InvalidSearch``) on a forged cursor.
     """
+    terms = parse_search(query)
     qs = Customer.objects.all()
-    query = (query or "").strip()
-    if has_control_characters(query):
-        raise InvalidSearch(_("Search text cannot contain control characters (such as NUL)."))
-    phone_key = None
-    if query:
-        text = Q(name__icontains=query) | Q(company__icontains=query)
-        try:
-            phone_key = normalize_phone(query)
-        except InvalidPhoneNumber:
-            qs = qs.filter(text)
-        else:
-            by_phone = Q(
-                id__in=PhoneNumber.objects.filter(normalized=phone_key).values("customer_id")
-            )
-            short = sum(c.isdigit() for c in query) < SHORT_NUMBER_DIGITS
-            qs = qs.filter(by_phone | text if short else by_phone)
     backwards = bool(before) and not after
     if after or before:
         name, pk = _decode_cursor(after or before)
@@ -160,7 +315,25 @@ def search_customers(
         else:
             qs = qs.filter(name__gte=name).exclude(name=name, id__lte=pk)
     order = ("-name", "-id") if backwards else ("name", "id")
-    rows = list(qs.order_by(*order).prefetch_related("phones")[: page_size + 1])
+    # (condition, is a substring match of name or company)
+    conditions = [(q, not terms.prefix) for q in _text_qs(terms)]
+    if terms.digits or terms.phone_key:
+        conditions.append((_phone_q(terms), False))
+    if len(conditions) > 1:
+        # An OR across fields (and tables) cannot be read from one index in page order, and the
+        # planner then walks the whole name index: read each condition's own index for one
+        # page of ids, then the page among them (a page of the union lies within the pages of
+        # its parts), ordered by the database: its collation orders names, not Python's.
+        ids: set[int] = set()
+        for condition, substring in conditions:
+            part = _few_matches_first(qs, condition) if substring else qs.filter(condition)
+            if part is not None:
+                ids.update(part.order_by(*order).values_list("id", flat=True)[: page_size + 1])
+        page = Customer.objects.filter(id__in=ids).order_by(*order).prefetch_related("phones")
+        rows = list(page[: page_size + 1]) if ids else []
+    else:
+        qs = qs.filter(*(q for q, _substring in conditions))
+        rows = list(qs.order_by(*order).prefetch_related("phones")[: page_size + 1])
     more = len(rows) > page_size
     rows = rows[:page_size]
     if backwards:
@@ -172,21 +345,26 @@ def search_customers(
         customers=rows,
         next_cursor=_encode_cursor(rows[-1]) if rows and has_next else None,
         prev_cursor=_encode_cursor(rows[0]) if rows and has_prev else None,
-        phone_key=phone_key,
+        phone_key=terms.phone_key,
+        prefix=terms.prefix,
     )
 
 
 def customer_as_json(customer: Customer, url: str) -> dict:
     """Shape one customer for the JSON lookup.
 
-    Returns ``{"id", "name", "company", "url", "phones": [{"raw", "normalized"}]}``.
+    Returns ``{"id", "name", "company", "url", "phones": [{"raw", "normalized", "display"}]}``:
+    ``raw`` as typed, ``display`` as the pages show it (:func:`display_phone`).
     """
     return {
         "id": customer.id,
         "name": customer.name,
         "company": customer.company,
         "url": url,
-        "phones": [{"raw": p.raw, "normalized": p.normalized} for p in customer.phones.all()],
+        "phones": [
+            {"raw": p.raw, "normalized": p.normalized, "display": display_phone(p.raw)}
+            for p in customer.phones.all()
+        ],
     }
 
 
@@ -218,15 +396,21 @@ def ensure_customer(
 
 
 def renormalize_phones(batch_size: int = 5000) -> tuple[int, int]:
-    """Recompute ``PhoneNumber.normalized`` from ``raw`` for every row, in batches.
+    """Recompute ``PhoneNumber.normalized`` and ``.digits`` from ``raw`` for every row, in batches.
 
-    Needed after ``settings.PHONE_DEFAULT_REGION`` changes. Returns ``(changed, total)``. A raw
-    number that no longer normalizes keeps its old key (none can: ``raw`` was checked on save).
+    Needed after ``settings.PHONE_DEFAULT_REGION`` changes, and to fill ``digits`` of rows
+    inserted with SQL. Returns ``(changed, total)``: rows with a new key or new search digits.
+    A raw number that no longer normalizes keeps its old key (none can: ``raw`` was checked on
+    save).
     """
     changed = total = 0
     last_id = 0
     while True:
-        rows = list(PhoneNumber.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
+        rows = list(
+            PhoneNumber.objects.filter(id__gt=last_id)
+            .order_by("id")
+            .only("id", "raw", "normalized", "digits")[:batch_size]
+        )
         if not rows:
             return changed, total
         dirty = []
@@ -234,12 +418,13 @@ def renormalize_phones(batch_size: int = 5000) -> tuple[int, int]:
             try:
                 key = normalize_phone(row.raw)
             except InvalidPhoneNumber:
-                continue
-            if key != row.normalized:
-                row.normalized = key
+                key = row.normalized
+            digits = search_digits(row.raw)
+            if (key, digits) != (row.normalized, row.digits):
+                row.normalized, row.digits = key, digits
                 dirty.append(row)
         with transaction.atomic():
-            PhoneNumber.objects.bulk_update(dirty, ["normalized"])
+            PhoneNumber.objects.bulk_update(dirty, ["normalized", "digits"])
         changed += len(dirty)
         total += len(rows)
         last_id = rows[-1].id
@@ -526,9 +711,10 @@ def recent_calls(customer: Customer, limit: int = 20) -> list[CallRecord]:
 def call_as_json(record: CallRecord) -> dict:
     """Shape one call record for the call-log endpoint.
 
-    ``{"id", "contactId", "direction", "caller", "callee", "customerId", "startedAt",
-    "answeredAt", "endedAt", "duration", "outcome", "notes"}``; times ISO 8601 UTC or null,
-    ``duration`` in seconds.
+    ``{"id", "contactId", "direction", "caller", "callee", "callerDisplay", "calleeDisplay",
+    "customerId", "startedAt", "answeredAt", "endedAt", "duration", "outcome", "notes"}``; times
+    ISO 8601 UTC or null, ``duration`` in seconds, ``*Display`` the numbers as the pages show them
+    (:func:`display_phone`).
     """
 
     def iso(value):
@@ -540,6 +726,8 @@ def call_as_json(record: CallRecord) -> dict:
         "direction": record.direction,
         "caller": record.caller,
         "callee": record.callee,
+        "callerDisplay": display_phone(record.caller),
+        "calleeDisplay": display_phone(record.callee),
         "customerId": record.customer_id,
         "startedAt": iso(record.started_at),
         "answeredAt": iso(record.answered_at),

@@ -131,7 +131,8 @@ def customer_by_phone(request, number):
 def customer_lookup(request):
     """``GET /customers/lookup?number=...`` -> every customer with that number, for screen pop.
 
-    200: ``{"number", "normalized", "matches": [{"id", "name", "company", "url", "phones"}]}``;
+    200: ``{"number", "normalized", "display", "matches": [{"id", "name", "company", "url",
+    "phones"}]}`` (``display``: the number as the pages show it);
     400: ``{"error": ...}`` when ``number`` is missing or not a phone number.
     """
     number = request.GET.get("number", "")
@@ -143,6 +144,7 @@ def customer_lookup(request):
         {
             "number": number,
             "normalized": services.normalize_phone(number),
+            "display": services.display_phone(number),
             "matches": [
                 services.customer_as_json(c, request.build_absolute_uri(c.get_absolute_url()))
                 for c in matches

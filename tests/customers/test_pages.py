@@ -58,8 +58,9 @@ def test_phone_search_does_not_match_other_numbers(agent_client, mr_lu):
 
 def test_list_renders_phones_through_the_phone_include(agent_client, mr_lu):
     html = agent_client.get(reverse("customers:list")).content.decode()
+    # The seed's 12-digit number is no valid number: shown as typed, no title.
     assert (
-        '<span class="phone" data-number="+86135012345678" data-dial="135012345678">'
+        '<span class="phone" dir="ltr" data-number="+86135012345678" data-dial="135012345678">'
         "135012345678</span>" in html
     )
 
@@ -122,7 +123,11 @@ def test_detail(agent_client, mr_lu):
     html = response.content.decode()
     assert response.status_code == 200
     assert "Mr Lu" in html
-    assert 'data-number="+861065529988" data-dial="01065529988">010-6552 9988<' in html
+    # Shown in the national format, the number as typed in the title, dialled as digits.
+    assert (
+        '<span class="phone" dir="ltr" data-number="+861065529988" data-dial="01065529988" '
+        'title="010-6552 9988">010 6552 9988</span>' in html
+    )
     assert agent_client.get(reverse("customers:detail", args=[99999])).status_code == 404
 
 
@@ -159,9 +164,12 @@ def test_lookup_json(agent_client, mr_lu):
     assert [m["name"] for m in body["matches"]] == ["Mr Lu", "Mr Lu's assistant"]
     first = body["matches"][0]
     assert set(first) == {"id", "name", "company", "url", "phones"}
+    assert body["display"] == "0086-135012345678"  # no valid number: shown as typed
     assert first["id"] == mr_lu.pk
     assert first["url"].endswith(reverse("customers:detail", args=[mr_lu.pk]))
-    assert first["phones"] == [{"raw": "135012345678", "normalized": "+86135012345678"}]
+    assert first["phones"] == [
+        {"raw": "135012345678", "normalized": "+86135012345678", "display": "135012345678"}
+    ]
 
 
 def test_lookup_no_match_is_empty_list(agent_client, mr_lu):
@@ -216,5 +224,5 @@ def test_renormalize_after_region_change(settings):
     settings.PHONE_DEFAULT_REGION = "US"
     out = io.StringIO()
     call_command("renormalize_phones", stdout=out)
-    assert out.getvalue().strip() == "1 of 2 phone numbers had a new key."
+    assert out.getvalue().strip() == "1 of 2 phone numbers had a new key or search digits."
     assert find_by_phone("+1 650 253 0000") == [us]
