@@ -5,6 +5,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from crmdemo import health
 from workbench import views
@@ -19,6 +20,9 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("aliyun/ccc/", include("ccc_proxy.urls")),
     path("aliyun/", include("aliyun_oauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("profile/", views.profile, name="profile"),
 ]
 if apps.is_installed("aliyun_sandbox"):
     urlpatterns.append(path("sandbox/", include("aliyun_sandbox.urls")))

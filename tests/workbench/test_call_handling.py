@@ -9,7 +9,14 @@ from playwright.sync_api import expect
 from aliyun_sandbox.telephony import agent_server
 from customers.models import CallRecord
 from customers.services import ensure_customer
-from tests.workbench.conftest import go_ready, link_sandbox_account, logged, sign_in, wait_status
+from tests.workbench.conftest import (
+    HANG_UP,
+    go_ready,
+    link_sandbox_account,
+    logged,
+    sign_in,
+    wait_status,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +41,7 @@ def test_refused_notes_show_the_servers_reason_and_stay_in_the_form(ready, simul
     page = ready
     simulator.ring(MISS_LU)
     wait_status(page, 6)
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     notes = "Call back on Monday\u0007"
     # A typed BEL is what a paste can bring: the form sends it, the server refuses it.
@@ -80,15 +87,15 @@ def test_double_clicks_on_answer_and_hang_up_send_one_request_and_leave_no_error
 
     # An error shown during a call goes with the next status change.
     if v2:  # 2.x: after-call work until Ready
-        page.click(".wbsdk-ready")
+        page.select_option("#cb-state", "ready")
         wait_status(page, 3)
     simulator.ring(MISS_LU)
     wait_status(page, 6)
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
     page.evaluate("window.workbench.answer()")  # not while talking: the softphone says so
     expect(error).not_to_be_empty()
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     after_call(page, v2)
     expect(error).to_be_empty()
     logged(page)
@@ -122,17 +129,17 @@ def test_a_2x_call_resumed_after_a_reload_pops_its_chooser_again(ready, simulato
     brother, _ = ensure_customer("Mr Lu's brother", ["+86 135 0123 45678"])
     simulator.ring(MR_LU)
     wait_status(page, 6)
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
     expect(pop).to_have_attribute("data-kind", "chooser")
     page.once("dialog", lambda dialog: dialog.accept())  # "leave the page during a call?"
     page.reload()
-    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
+    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
     page.click(".wbsdk-signin")
     wait_status(page, 9)
     expect(pop).to_have_attribute("data-kind", "chooser")
     pop.locator(f".wb-chooser button[data-id='{brother.pk}']").click()
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 5)
     logged(page)
     assert CallRecord.objects.get().customer == brother

@@ -17,7 +17,14 @@ import pytest
 from playwright.sync_api import expect
 
 from customers.models import CallRecord, Customer
-from tests.workbench.conftest import go_ready, link_sandbox_account, logged, sign_in, wait_status
+from tests.workbench.conftest import (
+    HANG_UP,
+    go_ready,
+    link_sandbox_account,
+    logged,
+    sign_in,
+    wait_status,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +39,7 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
 
     def ready_again():
         if v2:
-            page.click(".wbsdk-ready")
+            page.select_option("#cb-state", "ready")
         wait_status(page, 3)
 
     crm = page.frame_locator("#crm-frame")
@@ -48,7 +55,7 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     # Link the sandbox cloud account; the softphone registers and goes ready.
     link_sandbox_account(page, demo)
     if v2:  # 2.x: signing in to the skill groups makes the agent ready
-        page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
+        page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
         page.click(".wbsdk-signin")
         wait_status(page, 3)
     else:
@@ -66,7 +73,7 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     shots(page, "screen-pop")
 
     # Answer, then open another customer's page mid-call: the call and the panel survive.
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
     page.get_by_role("link", name="Customer list").click()
     crm.get_by_role("link", name="Miss Lu", exact=True).click()
@@ -81,7 +88,7 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     page.wait_for_timeout(1200)  # talk for a moment: the duration is at least a second
 
     # Hang up and add a note: the call shows on Mr Lu's page with its duration.
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, ended)
     expect(pop).to_have_attribute("data-outcome", "completed")
     expect(pop.locator(".wb-pop-outcome")).to_have_text(re.compile(r"^Completed, [1-9]\d* s$"))
@@ -122,7 +129,7 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     row.locator("button.answer").click()
     wait_status(page, 10)
     shots(page, "outbound")
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, ended)
     expect(pop).to_have_attribute("data-outcome", "completed")
     ready_again()
@@ -155,7 +162,7 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     expect(pop).to_have_attribute("data-kind", "anonymous")
     expect(pop).to_contain_text("Anonymous caller")
     expect(crm.get_by_role("heading", name="Customers")).to_be_visible()
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     expect(pop).to_have_attribute("data-outcome", "missed")
     logged(page)
 

@@ -11,7 +11,14 @@ from playwright.sync_api import expect
 
 from customers.models import CallRecord, Customer
 from customers.services import ensure_customer
-from tests.workbench.conftest import go_ready, link_sandbox_account, logged, sign_in, wait_status
+from tests.workbench.conftest import (
+    HANG_UP,
+    go_ready,
+    link_sandbox_account,
+    logged,
+    sign_in,
+    wait_status,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -93,7 +100,7 @@ def test_a_caller_number_the_server_refuses_is_anonymous_and_blanks_the_frame(re
     simulator.ring(MR_LU)
     wait_status(page, 6)
     expect(crm.get_by_role("heading", name="Mr Lu")).to_be_visible()
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     # The simulator rings only plain numbers: the lookup is asked about one the server refuses
     # (over 20 digits), and the real server answers its 400.
@@ -109,7 +116,7 @@ def test_a_caller_number_the_server_refuses_is_anonymous_and_blanks_the_frame(re
     expect(pop).to_contain_text("not a phone number")
     expect(crm.get_by_role("heading", name="Mr Lu")).to_have_count(0)
     expect(crm.locator("table.customers")).to_be_visible()  # the customer list to search
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     logged(page)
     assert [p for p in page.problems if "status of 400" not in p] == []  # Chromium logs the 400
@@ -121,7 +128,7 @@ def test_chooser_replaces_the_previous_callers_page_with_the_matches(ready, simu
     simulator.ring(MISS_LU)
     wait_status(page, 6)
     expect(crm.get_by_role("heading", name="Miss Lu")).to_be_visible()
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     ensure_customer("Mr Lu's brother", ["+86 135 0123 45678"])
     simulator.ring(MR_LU)
@@ -129,7 +136,7 @@ def test_chooser_replaces_the_previous_callers_page_with_the_matches(ready, simu
     expect(pop).to_have_attribute("data-kind", "chooser")
     expect(crm.get_by_role("heading", name=re.compile("2 customers with"))).to_be_visible()
     expect(crm.get_by_role("heading", name="Miss Lu")).to_have_count(0)
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     logged(page)
     assert page.problems == []
@@ -151,7 +158,7 @@ def test_an_over_long_caller_is_logged_and_log_notices_end_with_the_call(ready, 
     wait_status(page, 6)
     expect(notice).to_contain_text("Call log: caller contains control characters")
     expect(notice).to_have_attribute("data-kind", "error")
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     logged(page)
 
@@ -159,7 +166,7 @@ def test_an_over_long_caller_is_logged_and_log_notices_end_with_the_call(ready, 
     simulator.ring(MISS_LU)
     wait_status(page, 6)
     expect(notice).to_be_empty()  # the last call's trouble is gone with the new call
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     expect(page.locator("#screen-pop")).to_have_attribute("data-outcome", "missed")
     logged(page)
@@ -180,7 +187,7 @@ def test_double_click_places_one_call_and_calling_is_not_an_error(ready, demo):
     assert color != "rgb(180, 35, 24)"  # --bad
     expect(crm.locator(".dial-reason")).to_have_count(0)
     expect(page.locator("#softphone")).not_to_contain_text("already on a call")
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     logged(page)
     assert CallRecord.objects.count() == 1

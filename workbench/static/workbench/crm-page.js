@@ -1,6 +1,7 @@
 /*
  * Every CRM page: phone numbers become click-to-dial links, and pages shown inside the
- * workbench's frame drop their own top bar (the workbench has it).
+ * console's frame drop their own top bar (the console has it), and one-off messages go away
+ * by themselves.
  *
  * Numbers are rendered by the customers app as
  *   <span class="phone" data-number="+86..." data-dial="135...">as typed</span>
@@ -10,6 +11,31 @@
  */
 (function () {
   "use strict";
+
+  var T = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
+
+  // One-off messages ("Saved.", "Your account is linked.") go away by themselves; errors stay
+  // until closed.
+  document.querySelectorAll(".messages li").forEach(function (item) {
+    if (item.classList.contains("error")) {
+      var close = document.createElement("button");
+      close.type = "button";
+      close.className = "secondary message-close";
+      close.setAttribute("aria-label", T("Close"));
+      close.textContent = "\u00d7";
+      close.addEventListener("click", function () { item.remove(); });
+      item.appendChild(close);
+      return;
+    }
+    window.setTimeout(function () {
+      item.classList.add("leaving");
+      window.setTimeout(function () {
+        var list = item.parentNode;
+        item.remove();
+        if (list && !list.children.length) list.remove();
+      }, 500);
+    }, 6000);
+  });
 
   function workbench() {
     try {
@@ -42,7 +68,7 @@
       var a = document.createElement("a");
       a.href = href;
       a.target = "_top";
-      a.textContent = " Open the workbench";
+      a.textContent = " " + T("Open the console");
       box.appendChild(a);
     }
     link.after(box);
@@ -56,7 +82,7 @@
       link.setAttribute(attr.name, attr.value);
     });
     link.href = "tel:" + span.dataset.number;
-    link.title = "Call " + span.textContent.trim();
+    link.title = T("Call") + " " + span.textContent.trim();
     link.textContent = span.textContent;
     span.replaceWith(link);
   });
@@ -70,7 +96,7 @@
     if (!wb) {
       var brand = document.querySelector(".topbar .brand");
       var home = (brand && brand.getAttribute("href")) || "/";
-      say(link, "Calls are made from the workbench's softphone.",
+      say(link, T("Calls are made from the console's call bar."),
         home + "?page=" + encodeURIComponent(window.location.pathname + window.location.search));
       return;
     }
