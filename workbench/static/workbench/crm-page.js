@@ -12,7 +12,8 @@
 (function () {
   "use strict";
 
-  var T = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
+  // Django's JavaScript catalogue (/jsi18n/), or the English words when it did not load.
+  var gettext = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
 
   // One-off messages ("Saved.", "Your account is linked.") go away by themselves; errors stay
   // until closed.
@@ -21,7 +22,7 @@
       var close = document.createElement("button");
       close.type = "button";
       close.className = "secondary message-close";
-      close.setAttribute("aria-label", T("Close"));
+      close.setAttribute("aria-label", gettext("Close"));
       close.textContent = "\u00d7";
       close.addEventListener("click", function () { item.remove(); });
       item.appendChild(close);
@@ -68,7 +69,7 @@
       var a = document.createElement("a");
       a.href = href;
       a.target = "_top";
-      a.textContent = " " + T("Open the console");
+      a.textContent = " " + gettext("Open the console");
       box.appendChild(a);
     }
     link.after(box);
@@ -82,7 +83,7 @@
       link.setAttribute(attr.name, attr.value);
     });
     link.href = "tel:" + span.dataset.number;
-    link.title = T("Call") + " " + span.textContent.trim();
+    link.title = gettext("Call") + " " + span.textContent.trim();
     link.textContent = span.textContent;
     span.replaceWith(link);
   });
@@ -96,7 +97,7 @@
     if (!wb) {
       var brand = document.querySelector(".topbar .brand");
       var home = (brand && brand.getAttribute("href")) || "/";
-      say(link, T("Calls are made from the console's call bar."),
+      say(link, gettext("Calls are made from the console's call bar."),
         home + "?page=" + encodeURIComponent(window.location.pathname + window.location.search));
       return;
     }

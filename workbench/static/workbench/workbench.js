@@ -39,7 +39,8 @@
     return;
   }
 
-  var T = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
+  // Django's JavaScript catalogue (/jsi18n/), or the English words when it did not load.
+  var gettext = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
   function fmt(text, values) {
     return typeof window.interpolate === "function" ? window.interpolate(text, values, true)
       : text.replace(/%\((\w+)\)s/g, function (m, k) { return values[k]; });
@@ -56,8 +57,8 @@
     ? [6, 8, 9, 10, 11, 12, 16, 17, 20, 21] : [6, 8, 9, 10, 12];
   var TALKING = V2 ? [9, 10, 11, 16, 17, 20, 21] : [9, 10];
   var OUTCOMES = {
-    ringing: T("Ringing"), talking: T("On the call"), completed: T("Completed"),
-    missed: T("Missed"), no_answer: T("Not answered")
+    ringing: gettext("Ringing"), talking: gettext("On the call"), completed: gettext("Completed"),
+    missed: gettext("Missed"), no_answer: gettext("Not answered")
   };
   var ANONYMOUS = /^(anonymous|unknown|private|restricted|withheld|unavailable)$/i;
 
@@ -151,7 +152,7 @@
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (resp.ok) return data.call;
         if (resp.status >= 500 && attempt < 3) throw new Error("retry");
-        throw new Error(data.error || fmt(T("the call log answered %(status)s"), { status: resp.status }));
+        throw new Error(data.error || fmt(gettext("the call log answered %(status)s"), { status: resp.status }));
       });
     }).catch(function (err) {
       if (attempt < 3 && (err.message === "retry" || err instanceof TypeError)) {
@@ -190,7 +191,7 @@
       return record;
     }, function (err) {
       call.logError = err.message;  // the server's reason, for the form that sent it
-      notice(fmt(T("Call log: %(reason)s"), { reason: err.message }), "error", "call-log");
+      notice(fmt(gettext("Call log: %(reason)s"), { reason: err.message }), "error", "call-log");
       return null;
     });
     return queue;
@@ -215,13 +216,13 @@
   // is the live one, so the card and the bar never contradict it.
   function phaseOf(call) {
     if (!call) return "";
-    if (call.ended) return T("Call ended");
+    if (call.ended) return gettext("Call ended");
     if (call !== current) return "";
-    if (status === RINGING) return T("Incoming call");
-    if (status === DIALING) return T("Calling\u2026");
-    if (status === HOLD) return T("On hold");
-    if (TALKING.indexOf(status) >= 0 || call.answeredAt) return T("On the call");
-    return call.direction === "outbound" ? T("Calling\u2026") : T("Incoming call");
+    if (status === RINGING) return gettext("Incoming call");
+    if (status === DIALING) return gettext("Calling\u2026");
+    if (status === HOLD) return gettext("On hold");
+    if (TALKING.indexOf(status) >= 0 || call.answeredAt) return gettext("On the call");
+    return call.direction === "outbound" ? gettext("Calling\u2026") : gettext("Incoming call");
   }
 
   // The pop belongs to one call at a time (data-contact-id). `title` is what the lookup found
@@ -261,7 +262,7 @@
     pop.setAttribute("data-outcome", record.outcome);
     popOutcome.textContent = OUTCOMES[record.outcome] || record.outcome;
     if (record.endedAt && record.answeredAt) {
-      popOutcome.textContent += ", " + fmt(T("%(seconds)s s"), { seconds: record.duration });
+      popOutcome.textContent += ", " + fmt(gettext("%(seconds)s s"), { seconds: record.duration });
     }
   }
 
@@ -293,19 +294,19 @@
   }
 
   function showAnonymous(number, call) {
-    showPop(T("Anonymous caller"), number ? fmt(T("Caller number: %(number)s"), { number: number })
-      : T("No caller number"), "anonymous", call);
-    popNumber.textContent = number ? fmt(T("Caller number: %(number)s"), { number: number })
-      : T("No caller number");
-    popBody.appendChild(el("p", {}, T("The caller's number is withheld or not a phone number: " +
-      "ask who is calling and search the customer list.")));
-    named(call, T("Anonymous caller"));
+    showPop(gettext("Anonymous caller"), number ? fmt(gettext("Caller number: %(number)s"), { number: number })
+      : gettext("No caller number"), "anonymous", call);
+    popNumber.textContent = number ? fmt(gettext("Caller number: %(number)s"), { number: number })
+      : gettext("No caller number");
+    popBody.appendChild(el("p", {}, gettext(
+      "The caller's number is withheld or not a phone number: ask who is calling and search the customer list.")));
+    named(call, gettext("Anonymous caller"));
     openInFrame(cfg.fallbackUrl);  // never leave another caller's customer on show
   }
 
   function createButton(number, call) {
     var b = el("button", { type: "button", "class": "secondary wb-create" },
-      T("Create a customer"));
+      gettext("Create a customer"));
     b.addEventListener("click", function () {
       openInFrame(cfg.createUrl + "?phone=" + encodeURIComponent(number) +
         "&call=" + encodeURIComponent(callKey(call)));
@@ -340,7 +341,7 @@
       return Promise.resolve();
     }
     showPop("", number, "looking", call);
-    popBody.appendChild(el("p", { "class": "muted" }, T("Looking up the caller\u2026")));
+    popBody.appendChild(el("p", { "class": "muted" }, gettext("Looking up the caller\u2026")));
     return lookup(number).then(function (answer) {
       if (seq !== popSeq) return;  // a newer call popped meanwhile: never pop the wrong customer
       if (answer.status === 400) {
@@ -350,7 +351,7 @@
       if (!answer.ok) {
         showPop("", number, "error", call);
         popBody.appendChild(el("p", { "class": "error" },
-          answer.data.error || T("The customer lookup failed.")));
+          answer.data.error || gettext("The customer lookup failed.")));
         return;
       }
       var matches = answer.data.matches || [];
@@ -361,7 +362,7 @@
         named(call, matches[0].name);
         openInFrame(matches[0].url);
       } else if (matches.length > 1) {
-        var several = fmt(T("%(count)s customers have this number"), { count: matches.length });
+        var several = fmt(gettext("%(count)s customers have this number"), { count: matches.length });
         showPop(several, number, "chooser", call);
         named(call, several);
         var list = el("ul", { "class": "wb-chooser" });
@@ -384,10 +385,10 @@
         // The frame shows all of them until the agent picks one, never the last caller's page.
         openInFrame(cfg.byPhoneUrl + encodeURIComponent(number));
       } else {
-        showPop(T("Unknown caller"), number, "unknown", call);
-        named(call, T("Unknown caller"));
-        popBody.appendChild(el("p", {}, T("No customer has this number: the new-customer form " +
-          "is open with it.")));
+        showPop(gettext("Unknown caller"), number, "unknown", call);
+        named(call, gettext("Unknown caller"));
+        popBody.appendChild(el("p", {}, gettext(
+      "No customer has this number: the new-customer form is open with it.")));
         popBody.appendChild(createButton(number, call));
         openInFrame(cfg.createUrl + "?phone=" + encodeURIComponent(number) +
           "&call=" + encodeURIComponent(callKey(call)));
@@ -395,7 +396,7 @@
     }, function () {
       if (seq === popSeq) {
         popBody.textContent = "";
-        popBody.appendChild(el("p", { "class": "error" }, T("The customer lookup failed.")));
+        popBody.appendChild(el("p", { "class": "error" }, gettext("The customer lookup failed.")));
       }
     });
   }
@@ -433,20 +434,20 @@
     var form = el("form", { "class": "card wb-wrapup", "data-contact-id": key });
     var head = el("div", { "class": "wb-wrapup-head" });
     var who = call.customerName ? call.customerName + " \u00b7 " : "";
-    head.appendChild(el("h2", { dir: "auto" }, T("After-call work")));
+    head.appendChild(el("h2", { dir: "auto" }, gettext("After-call work")));
     form.appendChild(head);
     var party = el("p", { "class": "wb-wrapup-party", dir: "auto" },
       who + formatNumber(partyOf(call)));
     form.appendChild(party);
     var outcome = el("p", { "class": "wb-pop-outcome wb-wrapup-outcome" });
     form.appendChild(outcome);
-    var label = el("label", {}, T("Wrap-up notes"));
+    var label = el("label", {}, gettext("Wrap-up notes"));
     var notes = el("textarea", { name: "notes", rows: "4", maxlength: "5000", dir: "auto" });
     label.appendChild(notes);
     form.appendChild(label);
     var buttons = el("div", { "class": "wb-wrapup-buttons" });
-    var save = el("button", { type: "submit" }, T("Save notes"));
-    var discard = el("button", { type: "button", "class": "secondary" }, T("Close"));
+    var save = el("button", { type: "submit" }, gettext("Save notes"));
+    var discard = el("button", { type: "button", "class": "secondary" }, gettext("Close"));
     var statusEl = el("span", { "class": "wb-wrapup-status", role: "status" });
     buttons.appendChild(save);
     buttons.appendChild(discard);
@@ -488,26 +489,26 @@
 
     discard.addEventListener("click", function () {
       if (dirty && notes.value.trim() &&
-          !window.confirm(T("Close without saving these notes?"))) return;
+          !window.confirm(gettext("Close without saving these notes?"))) return;
       close();
     });
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      say(T("Saving\u2026"));
+      say(gettext("Saving\u2026"));
       save.disabled = true;
       call.logError = "";
       logEvent(call, "notes", { notes: notes.value }).then(function (record) {
         save.disabled = false;
         if (!record) {
           // The typed notes stay in the form (and the draft), to be corrected and sent again.
-          say(call.logError ? fmt(T("Not saved: %(reason)s"), { reason: call.logError })
-            : T("Not saved."), "error");
+          say(call.logError ? fmt(gettext("Not saved: %(reason)s"), { reason: call.logError })
+            : gettext("Not saved."), "error");
           return;
         }
         dirty = false;
         writeDraft(key, null);
-        say(T("Saved."));
+        say(gettext("Saved."));
         refreshCustomerPage();
         window.setTimeout(function () { if (!dirty) close(); }, 2500);
       });
@@ -520,12 +521,12 @@
         if (!record) return;
         outcome.textContent = (OUTCOMES[record.outcome] || record.outcome) +
           (record.endedAt && record.answeredAt
-            ? ", " + fmt(T("%(seconds)s s"), { seconds: record.duration }) : "");
+            ? ", " + fmt(gettext("%(seconds)s s"), { seconds: record.duration }) : "");
       },
       // Another tab of this agent changed this call's draft.
       otherTab: function (other) {
         if (!other) return;
-        say(T("These notes are also being edited in another tab: the one saved last is kept."),
+        say(gettext("These notes are also being edited in another tab: the one saved last is kept."),
           "error");
       },
       dirty: function () { return dirty && !!notes.value.trim(); }
@@ -669,7 +670,7 @@
     var shown = call || lastEnded;
     bar.setAttribute("data-phase", call ? (live ? "call" : "idle") : shown ? "ended" : "idle");
     if (shown) {
-      cbDirection.textContent = shown.direction === "outbound" ? T("Outbound") : T("Inbound");
+      cbDirection.textContent = shown.direction === "outbound" ? gettext("Outbound") : gettext("Inbound");
       cbDirection.setAttribute("data-direction", shown.direction || "");
       cbName.textContent = shown.customerName || "";
       cbNumber.textContent = formatNumber(partyOf(shown));
@@ -680,34 +681,34 @@
       cbNumber.textContent = "";
     }
     if (call && live) cbPhase.textContent = phaseOf(call);
-    else if (s === AFTER_CALL_WORK || wrapups.firstChild) cbPhase.textContent = T("After-call work");
-    else if (shown) cbPhase.textContent = T("Call ended");
-    else cbPhase.textContent = T("No call");
+    else if (s === AFTER_CALL_WORK || wrapups.firstChild) cbPhase.textContent = gettext("After-call work");
+    else if (shown) cbPhase.textContent = gettext("Call ended");
+    else cbPhase.textContent = gettext("No call");
 
     // One primary action: Answer while ringing inbound, Hang up while on a call.
     var inboundRinging = s === RINGING;
     if (inboundRinging) {
       primary.setAttribute("data-action", "answer");
-      primary.textContent = T("Answer");
+      primary.textContent = gettext("Answer");
     } else if (live) {
       primary.setAttribute("data-action", "hangup");
-      primary.textContent = T("Hang up");
+      primary.textContent = gettext("Hang up");
     } else {
       primary.setAttribute("data-action", "none");
-      primary.textContent = T("Answer");
+      primary.textContent = gettext("Answer");
     }
     primary.disabled = !live;
-    primary.title = live ? "" : T("No call");
+    primary.title = live ? "" : gettext("No call");
     declineBtn.hidden = !inboundRinging;
 
     var held = s === HOLD;
     holdBtn.disabled = !(talking || held);
     holdBtn.setAttribute("aria-pressed", String(held));
-    holdBtn.textContent = held ? T("Resume") : T("Hold");
+    holdBtn.textContent = held ? gettext("Resume") : gettext("Hold");
     if (!live) muted = false;
     muteBtn.disabled = !(talking || held) || !can("muteAgent");
     muteBtn.setAttribute("aria-pressed", String(muted));
-    muteBtn.textContent = muted ? T("Unmute") : T("Mute");
+    muteBtn.textContent = muted ? gettext("Unmute") : gettext("Mute");
     transferBtn.disabled = !(talking || held) || !can("thirdCallTransfer");
     keypadBtn.disabled = !cfg.linked || !workbench ||
       !(CAN_DIAL.indexOf(s) >= 0 || (talking && can("sendDtmf")));
@@ -748,7 +749,7 @@
     try {
       answer = workbench[method].apply(workbench, args || []);
     } catch (e) {
-      notice(fmt(T("The softphone refused: %(reason)s"), { reason: e.message }), "error");
+      notice(fmt(gettext("The softphone refused: %(reason)s"), { reason: e.message }), "error");
       return Promise.resolve(false);
     }
     return Promise.resolve(answer).then(function (ok) { return ok !== false; },
@@ -784,7 +785,7 @@
     step.then(function (ok) {
       stateChanging = false;
       if (!ok && !noticeEl.textContent) {
-        notice(T("Your status could not be changed: see the softphone's message."), "error");
+        notice(gettext("Your status could not be changed: see the softphone's message."), "error");
       }
       drawBar();
     });
@@ -835,7 +836,7 @@
     run("thirdCallTransfer", [to]).then(function (ok) {
       if (ok) {
         closePop(transferPop, transferBtn);
-        notice(fmt(T("Transferred to %(to)s."), { to: to }), "info");
+        notice(fmt(gettext("Transferred to %(to)s."), { to: to }), "info");
       }
     });
   });
@@ -927,22 +928,22 @@
     },
     onErrorNotify: function (error) {
       var e = error || {};
-      var reason = e.errorMsgTip || e.errorMsg || e.errorCode || T("unknown error");
+      var reason = e.errorMsgTip || e.errorMsg || e.errorCode || gettext("unknown error");
       var wasDialing = dialPending || noticeFrom === "dial";
       dialPending = false;
       window.clearTimeout(dialTimer);
       stateChanging = false;
       if (e.errorCode === "NotAuthenticated") {
-        notice(T("Your Alibaba Cloud account is not linked any more: link it again on your " +
-          "profile page."), "error");
+        notice(gettext(
+      "Your Alibaba Cloud account is not linked any more: link it again on your profile page."), "error");
       } else if (e.errorCode === "LoginRequired") {
         // The CRM sign-in ended (e.g. signed out in another tab): the softphone stops polling.
-        notice(T("Your CRM sign-in has ended: reload the page and sign in again."), "error");
+        notice(gettext("Your CRM sign-in has ended: reload the page and sign in again."), "error");
       } else if (wasDialing) {
         // Never leave "Calling…" on screen: say what failed instead.
-        notice(fmt(T("The call could not be made: %(reason)s"), { reason: reason }), "error");
+        notice(fmt(gettext("The call could not be made: %(reason)s"), { reason: reason }), "error");
       } else {
-        notice(fmt(T("The softphone reported a problem: %(reason)s"), { reason: reason }),
+        notice(fmt(gettext("The softphone reported a problem: %(reason)s"), { reason: reason }),
           "error", "softphone");
       }
       drawBar();
@@ -1035,7 +1036,7 @@
     workbench = new window.WorkbenchSdk(Object.assign(sdkConfig, V2 ? hooks2x : hooks));
     window.workbench = workbench;
   } else if (cfg.linked) {
-    notice(T("The softphone could not be loaded; check the network and reload the page."),
+    notice(gettext("The softphone could not be loaded; check the network and reload the page."),
       "error");
   }
 
@@ -1054,22 +1055,22 @@
   function dial(number, label) {
     var reason = null, s = statusNow();
     if (dialPending || s === DIALING) return { ok: false, reason: "" };  // e.g. a double click
-    if (!cfg.linked) reason = T("Not linked: link your Alibaba Cloud account to make calls.");
-    else if (!workbench) reason = T("The softphone is not loaded.");
-    else if (ON_CALL.indexOf(s) >= 0) reason = T("You are on a call: hang up first.");
-    else if (s === SIGNED_IN) reason = T("You are signed in but not ready: choose Ready first.");
-    else if (CAN_DIAL.indexOf(s) < 0) reason = T("You are offline: choose Ready first.");
+    if (!cfg.linked) reason = gettext("Not linked: link your Alibaba Cloud account to make calls.");
+    else if (!workbench) reason = gettext("The softphone is not loaded.");
+    else if (ON_CALL.indexOf(s) >= 0) reason = gettext("You are on a call: hang up first.");
+    else if (s === SIGNED_IN) reason = gettext("You are signed in but not ready: choose Ready first.");
+    else if (CAN_DIAL.indexOf(s) < 0) reason = gettext("You are offline: choose Ready first.");
     if (reason) {
       notice(reason, "error");
       return { ok: false, reason: reason };
     }
-    notice(fmt(T("Calling %(party)s\u2026"), { party: label || number }), "info", "dial");
+    notice(fmt(gettext("Calling %(party)s\u2026"), { party: label || number }), "info", "dial");
     dialPending = true;
     window.clearTimeout(dialTimer);  // a softphone that never answers must not block dialing
     dialTimer = window.setTimeout(function () {
       dialPending = false;
       if (noticeFrom === "dial") {
-        notice(T("The call could not be made: the softphone did not answer."), "error");
+        notice(gettext("The call could not be made: the softphone did not answer."), "error");
       }
     }, 15000);
     run("call", [number]).then(function (ok) {
@@ -1078,7 +1079,7 @@
         dialPending = false;
         window.clearTimeout(dialTimer);
         if (noticeFrom === "dial") {
-          notice(T("The call could not be made: the softphone refused it."), "error");
+          notice(gettext("The call could not be made: the softphone refused it."), "error");
         }
       }
     });
