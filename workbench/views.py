@@ -12,15 +12,23 @@ from django.utils.translation import gettext as _
 from aliyun_oauth.services import account_summary
 
 
+def _first_page(request) -> str:
+    """The frame's first page: the customer list, or the profile page for a user who may not
+    view customers (yet)."""
+    if request.user.has_perm("customers.view_customer"):
+        return reverse("customers:list")
+    return reverse("profile")
+
+
 def _crm_page(request) -> str:
-    """The CRM page the workbench frame opens: ``?page=/path`` when it is a local path other than
-    the workbench itself, else the customer list."""
+    """The CRM page the console's frame opens: ``?page=/path`` when it is a local path other
+    than the console itself, else the first page (``_first_page``)."""
     page = request.GET.get("page", "")
     local = page.startswith("/") and url_has_allowed_host_and_scheme(
         page, allowed_hosts=None, require_https=False
     )
     if not local or page.split("?")[0] == reverse("home"):
-        return reverse("customers:list")
+        return _first_page(request)
     return page
 
 
@@ -41,9 +49,7 @@ def looks_like_someone_else(user, account: dict | None) -> bool:
     if not cloud:
         return False
     crm = _name_words(user.get_username()) | _name_words(user.get_full_name())
-    if any(c in crm or any(c in w or w in c for w in crm) for c in cloud):
-        return False
-    return True
+    return not any(c in crm or any(c in w or w in c for w in crm) for c in cloud)
 
 
 @login_required
@@ -91,7 +97,7 @@ def home(request):
         "createUrl": reverse("customers:create"),
         "linkUrl": reverse("aliyun_oauth:authorize"),
         "homeUrl": reverse("home"),
-        "fallbackUrl": reverse("customers:list"),
+        "fallbackUrl": _first_page(request),
         # The page of every customer with a number: this prefix + the URL-encoded number.
         "byPhoneUrl": reverse("customers:by_phone", args=["0"])[:-1],
     }

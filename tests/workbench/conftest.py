@@ -104,16 +104,19 @@ def wait_status(page, code, timeout=10_000):
 
 
 def go_ready(page):
-    """Sign the softphone in to its skill groups and go Ready (status 3); on 2.x signing in
-    makes the agent ready."""
+    """Choose Ready in the call bar: the softphone signs in to its skill groups and goes Ready
+    (status 3); the console says so with ``data-softphone="ready"``."""
     page.wait_for_selector(".wbsdk-groups input", state="attached")
-    page.click(".wbsdk-signin")
-    if page.locator(".wbsdk-v2").count():
-        wait_status(page, 3)
-        return
-    wait_status(page, 2)
     page.select_option("#cb-state", "ready")
     wait_status(page, 3)
+    expect(page.locator("html")).to_have_attribute("data-softphone", "ready")
+
+
+def open_softphone(page):
+    """Open the SDK's own panel (skill groups, its buttons) from the call bar."""
+    if page.locator("#softphone-panel").is_hidden():
+        page.click("#softphone-toggle")
+    expect(page.locator("#softphone-panel")).to_be_visible()
 
 
 @pytest.fixture

@@ -32,9 +32,9 @@ LAYOUT = """() => {
   const frame = document.getElementById("crm-frame");
   const doc = frame && frame.contentDocument;
   const clipped = doc ? [...doc.querySelectorAll("table")].filter((t) => {
-    const box = t.getBoundingClientRect();
+    const box = t.getBoundingClientRect(), holder = t.parentElement;
     return box.width > 0 && (box.right > doc.documentElement.clientWidth + 1 ||
-      t.scrollWidth > t.parentElement.clientWidth + 1 && getComputedStyle(t.parentElement).overflowX !== "auto");
+      t.scrollWidth > holder.clientWidth + 1);
   }).map((t) => [t.className, Math.round(t.getBoundingClientRect().right), t.scrollWidth,
     t.parentElement.clientWidth]) : [];
   return {

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from customers.models import CallRecord, Customer
 from customers.services import ensure_customer
 from tests.workbench.conftest import (
+    HANG_UP,
     go_ready,
     link_sandbox_account,
     logged,
