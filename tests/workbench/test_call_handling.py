@@ -77,9 +77,13 @@ def test_double_clicks_on_answer_and_hang_up_send_one_request_and_leave_no_error
     error = page.locator(".wbsdk-error")
     simulator.ring(MISS_LU)
     wait_status(page, 6)
-    page.dblclick(".wbsdk-answer")
+    # The call bar's one primary action: a double click on Answer answers once and never hangs
+    # up the call it just answered (the button turned into Hang up under the pointer).
+    page.dblclick("#cb-primary[data-action=answer]")
     wait_status(page, 9)
-    page.dblclick(".wbsdk-hangup")
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.workbench.getStatusCode()") == 9
+    page.dblclick("#cb-primary[data-action=hangup]")
     after_call(page, v2)
     page.wait_for_timeout(500)  # a second request, had one left, is answered by now
     expect(error).to_be_empty()
@@ -136,7 +140,7 @@ def test_a_2x_call_resumed_after_a_reload_pops_its_chooser_again(ready, simulato
     page.once("dialog", lambda dialog: dialog.accept())  # "leave the page during a call?"
     page.reload()
     page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
-    page.click(".wbsdk-signin")
+    page.select_option("#cb-state", "ready")  # signing in resumes the call
     wait_status(page, 9)
     expect(pop).to_have_attribute("data-kind", "chooser")
     pop.locator(f".wb-chooser button[data-id='{brother.pk}']").click()

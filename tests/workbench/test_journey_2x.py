@@ -85,7 +85,7 @@ def test_the_2x_softphone_journey(page, demo, simulator, shots, settings, token_
     expect(page.locator(".wbsdk-header")).to_have_text("Softphone 2.x")
 
     # Sign in to both skill groups: register = sign in + ready.
-    page.click(".wbsdk-signin")
+    page.select_option("#cb-state", "ready")  # the call bar: register = sign in + ready
     wait_status(page, 3)
     state, (device,) = ccc_view(page, demo.crm_url)
     assert state["State"] == "READY" and device["DeviceId"].startswith("ACC-SANDBOX-")
@@ -131,8 +131,12 @@ def test_the_2x_softphone_journey(page, demo, simulator, shots, settings, token_
     assert page.evaluate("window.workbench.getStatusCode()") == 3
 
     # Call out: dialing (8) until the simulator's remote party answers (10), then hang up.
-    page.fill(".wbsdk-number", MISS_LU)
-    page.click(".wbsdk-call")
+    # The call bar's keypad, opened on demand, dials a typed number.
+    expect(page.locator("#cb-keypad-pop")).to_be_hidden()
+    page.click(".cb-keypad")
+    page.fill(".cb-dial-number", MISS_LU)
+    page.click(".cb-dial")
+    expect(page.locator("#cb-keypad-pop")).to_be_hidden()
     wait_status(page, 8)
     (dialing,) = hooks(page, "onCallDialing")
     assert dialing["callee"] == MISS_LU and dialing["callType"] == "OUTBOUND"
@@ -181,7 +185,7 @@ def test_a_reload_mid_call_resumes_the_call_on_sign_in(page, demo, simulator):
     sign_in(page, demo.crm_url)
     link_sandbox_account(page, demo)
     page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
-    page.click(".wbsdk-signin")
+    page.select_option("#cb-state", "ready")
     wait_status(page, 3)
     (first_device,) = ccc_view(page, demo.crm_url)[1]
     simulator.ring(MR_LU)
@@ -192,7 +196,7 @@ def test_a_reload_mid_call_resumes_the_call_on_sign_in(page, demo, simulator):
     page.reload()
     page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
     page.evaluate(RECORD_HOOKS)
-    page.click(".wbsdk-signin")
+    page.select_option("#cb-state", "ready")  # signing in resumes the call, not Ready
     wait_status(page, 9)
     (established,) = hooks(page, "onCallEstablish")
     assert established["callContext"]["CallType"] == "INBOUND"

@@ -22,7 +22,7 @@ MR_LU, MISS_LU = "135012345678", "135012345679"
 def open_softphone(page, url):
     page.goto(url)
     page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
-    page.click(".wbsdk-signin")  # 2.x: sign in = ready
+    page.select_option("#cb-state", "ready")  # 2.x: sign in = ready
     wait_status(page, 3)
 
 

@@ -517,6 +517,9 @@
     var controller = {
       form: form,
       notes: notes,
+      answered: !!call.answeredAt,
+      close: close,
+      save: function () { form.requestSubmit(); },
       setRecord: function (record) {
         if (!record) return;
         outcome.textContent = (OUTCOMES[record.outcome] || record.outcome) +
@@ -758,6 +761,20 @@
 
   var lastBreak = "break:rest";
 
+  // After signing in, the softphone may take a moment to learn of a call still up (a reload
+  // mid-call): wait up to a second for it before asking for Ready, which a busy agent is refused.
+  // Resolves true.
+  function settle() {
+    return new Promise(function (resolve) {
+      var tries = 0;
+      (function look() {
+        var now = statusNow();
+        if (now === READY || ON_CALL.indexOf(now) >= 0 || ++tries > 10) resolve(true);
+        else window.setTimeout(look, 100);
+      })();
+    });
+  }
+
   // The agent picked a state: sign in first when needed (SIP registration + sign-in), then
   // Ready or Break (with its reason), or sign out.
   function changeState(target) {
@@ -769,9 +786,13 @@
     } else {
       if (s === UNREGISTERED) step = run("register", [[]]);
       else if (s === OFFLINE) step = V2 ? run("logIn", [[]]) : run("register", [[]]);
+      var signingIn = s === UNREGISTERED || s === OFFLINE;
       step = step.then(function (ok) {
+        return ok && signingIn ? settle() : ok;
+      }).then(function (ok) {
         if (!ok) return false;
         var now = statusNow();
+        if (ON_CALL.indexOf(now) >= 0) return true;  // signing in resumed a call: keep it
         if (target === "ready") return now === READY ? true : run("ready");
         var reason = target.split(":")[1] || "rest";
         lastBreak = target;
@@ -793,7 +814,10 @@
 
   stateSelect.addEventListener("change", function () { changeState(stateSelect.value); });
 
-  primary.addEventListener("click", function () {
+  primary.addEventListener("click", function (event) {
+    // Only a single click acts: the button changes under the pointer (Answer becomes Hang up),
+    // and the second click of a double click must not hang up the call it just answered.
+    if (event.detail > 1) return;
     var action = primary.getAttribute("data-action");
     if (action === "answer") run("answer");
     else if (action === "hangup") run("hangUp");
@@ -860,6 +884,14 @@
   // `call` is now the one on the bar: a new timer, not muted, the last call's end forgotten.
   function begin(call) {
     if (current !== call) {
+      // A new call: typed notes of earlier calls are saved (their forms go once saved, or stay
+      // with the server's reason); empty forms of missed calls go; an empty one of a call that
+      // was talked on stays until closed.
+      Object.keys(forms).forEach(function (key) {
+        var form = forms[key];
+        if (form.dirty()) form.save();  // typed, not saved: saved now, not lost
+        else if (!form.answered) form.close();
+      });
       current = call;
       muted = false;
       call.startedAt = call.startedAt || Date.now();
