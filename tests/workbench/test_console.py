@@ -18,7 +18,16 @@ from django.utils.translation import trans_real
 from playwright.sync_api import expect
 
 from customers.models import CallRecord
-from tests.workbench.conftest import EDWARD_UPN, logged, wait_status
+from customers.services import ensure_customer
+from tests.workbench.conftest import (
+    EDWARD_UPN,
+    HANG_UP,
+    go_ready,
+    link_sandbox_account,
+    logged,
+    sign_in,
+    wait_status,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.ccc2x, pytest.mark.django_db(transaction=True)]
 
@@ -224,3 +233,114 @@ def test_console_journey(browser, demo, simulator, lang):
     check_layout(page)
     shot(page, "profile", lang)
     context.close()
+
+
+@pytest.fixture
+def console(page, demo):
+    """Edward's console in English at 1280 px, linked and Ready."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, demo.crm_url)
+    link_sandbox_account(page, demo)
+    go_ready(page)
+    return page
+
+
+def test_long_rtl_names_and_numbers_never_break_the_call_bar(console, simulator):
+    page = console
+    name = "\u0645\u062d\u0645\u062f \u0639\u0628\u062f \u0627\u0644\u0644\u0647 " * 12 + "Lu"
+    ensure_customer(name, ["13800138000"], company="Ltd " * 40)
+    simulator.ring("13800138000")
+    wait_status(page, 6)
+    expect(page.locator(".cb-name")).to_have_text(name.strip())
+    expect(page.locator(".cb-number")).to_have_text("138 0013 8000")  # national grouping
+    page.click("#cb-primary[data-action=answer]")
+    wait_status(page, 9)
+    check_layout(page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(150)
+    found = page.evaluate(LAYOUT)
+    assert found["scroll"] <= found["inner"], found
+    for part in ("#cb-primary", ".cb-timer", "#cb-state"):
+        on_screen(page, part)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.click(HANG_UP)
+    wait_status(page, 5)
+    logged(page)
+
+
+def test_wrap_up_draft_survives_a_reload_and_another_tab_is_detected(console, simulator, demo):
+    page = console
+    simulator.ring(MR_LU)
+    wait_status(page, 6)
+    page.click("#cb-primary[data-action=answer]")
+    wait_status(page, 9)
+    page.click(HANG_UP)
+    wait_status(page, 5)
+    page.fill(".wb-wrapup textarea", "Wants a call back on Monday")
+    # A reload (not on a call: no question) brings the unsaved notes back in their form.
+    page.reload()
+    form = page.locator(".wb-wrapup")
+    expect(form).to_have_count(1)
+    expect(form.locator("textarea")).to_have_value("Wants a call back on Monday")
+    expect(form).to_contain_text("Mr Lu")
+    # A second tab of the same agent shows the same draft; typing there is said here.
+    other = page.context.new_page()
+    other.goto(demo.crm_url + "/")
+    other.fill(".wb-wrapup textarea", "Wants a call back on Tuesday")
+    expect(form.locator(".wb-wrapup-status")).to_contain_text("another tab")
+    other.close()
+    form.get_by_role("button", name="Save notes").click()
+    expect(form.locator(".wb-wrapup-status")).to_have_text("Saved.")
+    expect(page.locator(".wb-wrapup")).to_have_count(0)
+    logged(page)
+    assert CallRecord.objects.get().notes == "Wants a call back on Monday"
+    page.reload()  # saved: nothing comes back
+    expect(page.locator("#callbar")).to_be_visible()
+    expect(page.locator(".wb-wrapup")).to_have_count(0)
+
+
+def test_a_queued_call_never_wipes_the_notes_being_typed(console, simulator):
+    page, pop = console, console.locator("#screen-pop")
+    simulator.ring(MR_LU)
+    wait_status(page, 6)
+    page.click("#cb-primary[data-action=answer]")
+    wait_status(page, 9)
+    simulator.ring(MISS_LU)  # the next caller waits in the queue
+    page.click(HANG_UP)
+    wait_status(page, 5)
+    page.fill(".wb-wrapup textarea", "Invoice question")
+    page.select_option("#cb-state", "ready")  # Ready: the queued call rings at once
+    wait_status(page, 6)
+    expect(pop).to_contain_text("Miss Lu")
+    expect(page.locator(".cb-name")).to_have_text("Miss Lu")
+    logged(page)
+    first = CallRecord.objects.get(caller=MR_LU)
+    assert first.notes == "Invoice question"  # saved, not lost
+    page.click(HANG_UP)
+    logged(page)
+
+
+def test_a_dial_failure_says_what_failed_and_clears_calling(console, demo):
+    page, crm = console, console.frame_locator("#crm-frame")
+    notice = page.locator("#wb-notice")
+
+    def refuse(route):
+        route.fulfill(
+            status=502,
+            content_type="application/json",
+            body='{"RequestId": "r-1", "Code": "ServiceUnavailable", "Message": "CCC is down"}',
+        )
+
+    page.route("**/aliyun/ccc/api?action=MakeCall*", refuse)
+    crm.locator("a.phone", has_text=MISS_LU).first.click()
+    expect(notice).to_contain_text("The call could not be made: CCC is down")
+    expect(notice).to_have_attribute("data-kind", "error")
+    expect(notice).not_to_contain_text("Calling")
+    expect(page.locator(".cb-phase")).not_to_contain_text("Calling")
+    # Nothing stays pending: the next click dials.
+    page.unroute("**/aliyun/ccc/api?action=MakeCall*")
+    crm.locator("a.phone", has_text=MISS_LU).first.click()
+    wait_status(page, 8)
+    page.click(HANG_UP)
+    logged(page)
+    page.problems.clear()  # the browser logged the refused request's 502
