@@ -166,6 +166,8 @@ def test_console_journey(browser, demo, simulator, lang):
     expect(page.locator("#cb-primary")).to_have_text(words["Hang up"])
     expect(page.locator(".cb-phase")).to_have_text(words["On the call"])
     expect(pop.locator(".wb-pop-title")).to_contain_text(words["On the call"])
+    # The record beside never contradicts the call: its recent calls now say "talking".
+    expect(crm.locator("#calls tbody tr").first).to_have_class("talking")
     expect(page.locator(".cb-hold")).to_be_enabled()
     expect(page.locator(".cb-mute")).to_be_enabled()
     first = page.locator(".cb-timer").inner_text()
@@ -200,6 +202,7 @@ def test_console_journey(browser, demo, simulator, lang):
     expect(form).to_be_visible()
     expect(page.locator(".cb-phase")).to_have_text(words["After-call work"])
     expect(page.locator("#cb-primary")).to_be_disabled()
+    expect(crm.locator("#calls tbody tr").first).to_have_class("completed")
     form.locator("textarea").fill("客户询问发票 / asked for the invoice")
     check_layout(page)
     shot(page, "after-call-work", lang)

@@ -76,7 +76,13 @@
     window.setTimeout(function () { box.remove(); }, 8000);
   }
 
-  document.querySelectorAll("span.phone[data-number]").forEach(function (span) {
+  // Phone numbers under `root` become click-to-dial links (also for parts the console swaps in).
+  function linkPhones(root) {
+    root.querySelectorAll("span.phone[data-number]").forEach(linkPhone);
+  }
+  window.crmLinkPhones = linkPhones;
+
+  function linkPhone(span) {
     if (!span.dataset.number) return;
     var link = document.createElement("a");
     Array.prototype.forEach.call(span.attributes, function (attr) {
@@ -86,7 +92,8 @@
     link.title = gettext("Call") + " " + span.textContent.trim();
     link.textContent = span.textContent;
     span.replaceWith(link);
-  });
+  }
+  linkPhones(document);
 
   document.addEventListener("click", function (event) {
     var link = event.target.closest("a.phone[data-number]");

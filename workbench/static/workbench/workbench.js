@@ -187,6 +187,9 @@
       if (record) {
         call.record = record;
         showRecord(call);
+        // The customer's page beside shows this call in its recent calls: keep it in step
+        // (never "ringing" on the page while the bar says the call is on).
+        if (event === "answered" || event === "released") refreshRecentCalls();
       }
       return record;
     }, function (err) {
@@ -548,6 +551,38 @@
       var here = frame.contentWindow.location.pathname;
       if (/^\/customers\/\d+\/$/.test(here)) frame.contentWindow.location.reload();
     } catch (e) { /* the frame left the CRM: nothing to refresh */ }
+  }
+
+  // The customer's page beside lists this call in its recent calls: fetch that page again and
+  // swap in its #calls section, so the page never says "ringing" while the call is on. Never a
+  // reload (it could cancel a page the agent is opening), never while an "Edit notes" form there
+  // is open.
+  function refreshRecentCalls() {
+    var page, here;
+    try {
+      page = frame.contentWindow;
+      here = page.location.pathname;
+    } catch (e) {
+      return;  // the frame left the CRM
+    }
+    if (!/^\/customers\/\d+\/$/.test(here) || !page.document.getElementById("calls") ||
+        page.document.querySelector("#calls details[open]")) return;
+    fetch(here, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (resp) { return resp.ok ? resp.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("calls");
+        var doc;
+        try { doc = frame.contentWindow.document; } catch (e) { return; }
+        var old = doc.getElementById("calls");
+        if (!fresh || !old || frame.contentWindow.location.pathname !== here ||
+            doc.querySelector("#calls details[open]")) return;
+        var node = doc.importNode(fresh, true);
+        old.replaceWith(node);
+        if (typeof frame.contentWindow.crmLinkPhones === "function") {
+          frame.contentWindow.crmLinkPhones(node);
+        }
+      }, function () { /* the page stays as it was */ });
   }
 
   function drawIdle() {
