@@ -326,6 +326,7 @@
       if (seq === popSeq && matches.length === 1) {
         popBody.appendChild(el("p", { "class": "wb-pop-customer", dir: "auto" },
           customerLine(matches[0])));
+        pop.setAttribute("data-title", matches[0].name);
         named(call, matches[0].name);
       }
     }, function () { /* the number stays shown */ });
