@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from aliyun_oauth.client import provider_name
 from aliyun_oauth.services import account_summary
 
 
@@ -63,6 +64,7 @@ def profile(request):
         "workbench/profile.html",
         {
             "account": account,
+            "provider": provider_name(),
             "someone_else": looks_like_someone_else(request.user, account),
         },
     )
@@ -103,6 +105,7 @@ def home(request):
     }
     context = {
         "linked": linked,
+        "provider": provider_name(),
         # Agents see customers (group "Agents"); anyone else gets a message, not a 403 frame.
         "can_view_customers": can_view_customers,
         "crm_page": _crm_page(request),

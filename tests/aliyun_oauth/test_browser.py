@@ -31,7 +31,7 @@ def _link_from_home(page, sandbox, sign_in: bool):
 def _profile(page):
     """The profile page, opened from the user menu in the console's frame: its account block."""
     page.click(".usermenu summary")
-    page.get_by_role("link", name="Profile and Alibaba Cloud account").click()
+    page.get_by_role("link", name="Profile").click()
     return page.frame_locator("#crm-frame").locator("#aliyun-account")
 
 
