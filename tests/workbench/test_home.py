@@ -169,3 +169,11 @@ def test_unknown_accept_language_falls_back_and_zh_is_chosen(client, edward):
     assert '<html lang="en' in html
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
     assert '<html lang="zh-hans"' in html and "接听" in html and "退出登录" in html
+
+
+def test_profile_in_chinese_names_the_provider_in_chinese(client, edward):
+    link(edward)
+    client.force_login(edward)
+    html = client.get("/profile/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "阿里云账号（用于通话）" in html and "解除关联阿里云账号" in html
+    assert "account (for calls)" not in html and "Unlink the" not in html

@@ -487,6 +487,7 @@
 
     notes.addEventListener("input", function () {
       dirty = true;
+      controller.saved = false;
       keep();
       if (statusEl.getAttribute("data-kind") !== "error") say("");
     });
@@ -511,6 +512,7 @@
           return;
         }
         dirty = false;
+        controller.saved = true;
         writeDraft(key, null);
         say(gettext("Saved."));
         refreshCustomerPage();
@@ -522,6 +524,7 @@
       form: form,
       notes: notes,
       answered: !!call.answeredAt,
+      saved: false,
       close: close,
       save: function () { form.requestSubmit(); },
       setRecord: function (record) {
@@ -926,7 +929,7 @@
       Object.keys(forms).forEach(function (key) {
         var form = forms[key];
         if (form.dirty()) form.save();  // typed, not saved: saved now, not lost
-        else if (!form.answered) form.close();
+        else if (!form.answered || form.saved) form.close();
       });
       current = call;
       muted = false;
