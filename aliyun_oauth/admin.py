@@ -1,6 +1,7 @@
 """Admin: who is linked and until when (read only, never a token value), plus a revoke action."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from aliyun_oauth import services
 from aliyun_oauth.models import LinkedAccount
@@ -41,7 +42,7 @@ class LinkedAccountAdmin(admin.ModelAdmin):
     def has_revoke_permission(self, request):
         return request.user.has_perm("aliyun_oauth.delete_linkedaccount")
 
-    @admin.action(description="Revoke selected Alibaba Cloud tokens", permissions=["revoke"])
+    @admin.action(description=_("Revoke selected Alibaba Cloud tokens"), permissions=["revoke"])
     def revoke_selected(self, request, queryset):
         for account in queryset.select_related("user"):
             try:

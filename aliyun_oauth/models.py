@@ -8,6 +8,7 @@ properties, which decrypt on access. Other apps never import this module: they c
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aliyun_oauth import crypto
 
@@ -21,24 +22,28 @@ class LinkedAccount(models.Model):
     """
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="aliyun_account"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="aliyun_account",
+        verbose_name=_("user"),
     )
     access_token_encrypted = models.TextField()
     refresh_token_encrypted = models.TextField(blank=True)
     id_token_encrypted = models.TextField(blank=True)
-    token_type = models.CharField(max_length=40)
-    scope = models.CharField(max_length=1024, blank=True)
-    expires_at = models.DateTimeField()
-    issued_at = models.DateTimeField(default=timezone.now)
-    linked_at = models.DateTimeField(default=timezone.now)
-    subject = models.CharField("sub", max_length=255)
-    upn = models.CharField("Aliyun user name", max_length=255, blank=True)
-    name = models.CharField(max_length=255, blank=True)
-    aid = models.CharField("account id", max_length=64, blank=True)
-    uid = models.CharField("user id", max_length=64, blank=True)
+    token_type = models.CharField(_("token type"), max_length=40)
+    scope = models.CharField(_("scope"), max_length=1024, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    linked_at = models.DateTimeField(_("linked at"), default=timezone.now)
+    subject = models.CharField("sub", max_length=255)  # the OIDC claim's name
+    upn = models.CharField(_("Aliyun user name"), max_length=255, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    aid = models.CharField(_("account id"), max_length=64, blank=True)
+    uid = models.CharField(_("user id"), max_length=64, blank=True)
 
     class Meta:
-        verbose_name = "linked Alibaba Cloud account"
+        verbose_name = _("linked Alibaba Cloud account")
+        verbose_name_plural = _("linked Alibaba Cloud accounts")
 
     def __str__(self) -> str:
         return f"{self.user} → {self.upn or self.subject}"
@@ -82,7 +87,8 @@ class PendingAuthorization(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        verbose_name = "pending Alibaba Cloud authorization"
+        verbose_name = _("pending Alibaba Cloud authorization")
+        verbose_name_plural = _("pending Alibaba Cloud authorizations")
 
     def __str__(self) -> str:
         return f"pending authorization {self.state_hash[:8]}… ({self.created_at:%Y-%m-%d %H:%M})"

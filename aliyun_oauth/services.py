@@ -1,5 +1,6 @@
 """The public face of aliyun_oauth: link, use, refresh and revoke an agent's Alibaba Cloud
-account. Other apps call :func:`get_valid_token` and :func:`account_summary` only.
+account. Other apps call :func:`get_valid_token` and :func:`account_summary` (and the
+authentication backend :func:`with_linked_account`) only.
 
 Protocol details live in :mod:`aliyun_oauth.client` (RFC 6749, RFC 7636, RFC 7009, RFC 9207,
 OpenID Connect Core 1.0; Alibaba's profile in docs/oauth-protocol.md). Every setting is read at
@@ -52,6 +53,7 @@ __all__ = [
     "refresh_now",
     "revoke_account",
     "start_authorization",
+    "with_linked_account",
 ]
 
 log = logging.getLogger(__name__)
@@ -515,6 +517,28 @@ def _maybe_keep_id_token(cfg, row: LinkedAccount, id_token: str) -> None:
         row.id_token = id_token
 
 
+def with_linked_account(users):
+    """``users`` (a QuerySet of the user model) loading each user's linked account in the same
+    query (a LEFT JOIN), for the authentication backend: the softphone proxy's
+    :func:`get_valid_token` then needs no query of its own. The row stays encrypted."""
+    return users.select_related("aliyun_account")
+
+
+_NOT_LOADED = object()
+
+
+def _take_loaded_row(user):
+    """The linked account loaded with ``user`` (:func:`with_linked_account`): the row, None
+    when the user has none, ``_NOT_LOADED`` when it was not loaded. Taken once: a later call in
+    the same request (the retry after a refused token, a refresh) reads the row anew."""
+    relation = LinkedAccount.user.field.remote_field  # the user's side: user.aliyun_account
+    if not isinstance(user, relation.model) or not relation.is_cached(user):
+        return _NOT_LOADED
+    row = relation.get_cached_value(user)
+    relation.delete_cached_value(user)
+    return row
+
+
 def get_valid_token(user, rejected_token: str | None = None) -> ValidToken:
     """Return the user's access token, refreshed first when it expires within
     ``ALIYUN_OAUTH_REFRESH_LEEWAY`` seconds.
@@ -528,8 +552,13 @@ def get_valid_token(user, rejected_token: str | None = None) -> ValidToken:
     refresh, or the link has no refresh_token and its token expired or was refused: the link is
     removed), OAuthUpstreamError (provider unreachable, 5xx, unreadable, other refusals, an
     unknown token_type). All subclass AliyunOAuthError.
+
+    A row loaded with the user (:func:`with_linked_account`, at the start of the request) is
+    used once instead of a query when no token was rejected.
     """
-    row = LinkedAccount.objects.filter(user=user).first()
+    row = _take_loaded_row(user) if rejected_token is None else _NOT_LOADED
+    if row is _NOT_LOADED:
+        row = LinkedAccount.objects.filter(user=user).first()
     if row is None:
         raise NotLinked(_not_linked_message())
 

@@ -1,6 +1,6 @@
 """Every speed figure of the product beside its reference, interleaved in one run on the same data.
 
-    .venv/bin/python benchmarks/speed.py [--customers 1000000] [--rounds 300]
+    .venv/bin/python benchmarks/speed.py [--customers 1000000] [--rounds 300] [--only proxy]
 
 Environment: ``DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/crmdemo_speed``; the
 database is created when missing and kept, with its customers, for the next run: loading a
@@ -19,7 +19,8 @@ alternating 2-second blocks), and prints min, median (p50) and p99 in ms and the
 medians (product / reference; for throughput, product / reference calls per second):
 
 - the proxied call (``POST /aliyun/ccc/api``, signed-in agent, keep-alive) against the same call
-  with aliyun-python-sdk-core directly (one ``AcsClient``, same credentials, same upstream);
+  with aliyun-python-sdk-core directly (one ``AcsClient``, same credentials, same upstream), and
+  the floor under it: ``GET /healthz`` (the hop into gunicorn and Django, nothing behind it);
 - the screen-pop lookup in-process (``customers.services.find_by_phone``) and
   ``GET /customers/lookup`` against the raw indexed SQL returning the same rows;
 - the customer list (first and last page), name searches of one and two characters and a phone
@@ -287,6 +288,13 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=2.0, help="per throughput block")
+    parser.add_argument(
+        "--only",
+        choices=("all", "proxy", "customers"),
+        default="all",
+        help="run only the proxy rows or only the customer rows (the proxy rows do not depend "
+        "on the number of customers: --only proxy --customers 1000 skips the long load)",
+    )
     args = parser.parse_args()
 
     url = urlsplit(
@@ -399,6 +407,14 @@ def run(servers: Instances, provider: FakeProvider, raw, args) -> None:
 
     from ccc_proxy import client
 
+    if args.only == "customers":
+        edward = Agent(servers.urls[0])
+        edward.sign_in("Edward", "1234")
+        print_machine(args)
+        customer_rows(edward, raw, args.rounds)
+        print("\nload average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        return
+
     settings.ALIYUN_CCC_ENDPOINT = servers.env["ALIYUN_CCC_ENDPOINT"]
     settings.ALIYUN_CCC_PROTOCOL = "http"
 
@@ -414,11 +430,7 @@ def run(servers: Instances, provider: FakeProvider, raw, args) -> None:
     sdk_2x = {"product": "CloudCallCenter", "version": "2020-07-01", "region": "cn-shanghai"}
     rounds = args.rounds
 
-    print(
-        f"\n{args.customers} customers, {rounds} rounds, machine: {os.cpu_count()} cores, "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
-    )
-    print(HEADER, end="")
+    print_machine(args)
 
     v1, v2 = (
         ("2017-07-05", "ListSkillGroupsOfUser", {}),
@@ -433,6 +445,11 @@ def run(servers: Instances, provider: FakeProvider, raw, args) -> None:
             reference = direct_sdk(credentials, version, action)
             a, b = interleaved(product, reference, rounds)
             row(f"proxy {version} {action}, {mode}", a, "direct SDK call", b)
+
+    # The floor under the proxy rows: the agent's hop into gunicorn and Django with nothing
+    # behind it (the health probe answers before the session, the user or any query).
+    a, b = interleaved(Agent(one).get("/healthz"), direct_sdk(sts_credentials, *v1[:2]), rounds)
+    row("GET /healthz: the hop into gunicorn alone", a, "direct SDK call", b)
 
     def proxy_client():
         return Agent(one, edward.cookies).proxy_call("ListSkillGroupsOfUser")
@@ -452,8 +469,17 @@ def run(servers: Instances, provider: FakeProvider, raw, args) -> None:
     ROWS.append(line)
     print(line, flush=True)
 
-    customer_rows(edward, raw, rounds)
+    if args.only == "all":
+        customer_rows(edward, raw, rounds)
     print("\nload average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+def print_machine(args) -> None:
+    print(
+        f"\n{args.customers} customers, {args.rounds} rounds, machine: {os.cpu_count()} cores, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+    )
+    print(HEADER, end="")
 
 
 def customer_rows(agent: Agent, raw, rounds: int) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from aliyun_oauth import services as oauth
 from ccc_proxy import actions, client
@@ -287,10 +288,11 @@ def build_parameters(request_object: dict[str, Any]) -> dict[str, str]:
 
 def _not_linked(exc: oauth.NotLinked) -> ProxyError:
     relink = isinstance(exc, oauth.RelinkRequired)
+    # Shown to the agent by the softphone (the SDK's error tip), hence translated.
     message = (
-        "The Alibaba Cloud link has expired or was revoked: link the account again."
+        _("The Alibaba Cloud link has expired or was revoked: link the account again.")
         if relink
-        else "Not authenticated to access Aliyun Cloud Call Center resources: link the account."
+        else _("Not authenticated to access Aliyun Cloud Call Center resources: link the account.")
     )
     return ProxyError(401, "NotAuthenticated", message, link_url=reverse("aliyun_oauth:authorize"))
 
@@ -302,7 +304,7 @@ def _credentials(user, rejected_token: str | None = None) -> tuple[str, client.C
         raise _not_linked(exc) from exc
     except oauth.AliyunOAuthError as exc:
         raise ProxyError(
-            502, "OAuthUnavailable", "the Alibaba Cloud sign-in service did not answer"
+            502, "OAuthUnavailable", _("the Alibaba Cloud sign-in service did not answer")
         ) from exc
     try:
         return token.access_token, client.credentials_for(token.access_token)
@@ -364,7 +366,7 @@ def call_as(user, action: str, parameters: dict[str, str]) -> dict[str, Any]:
     (401 ``NotAuthenticated`` when the agent's link is gone).
     """
     parameters = {**parameters, "InstanceId": settings.ALIYUN_CCC_INSTANCE_ID}
-    answer, _ = _signed_call(user, action, parameters)
+    answer, _retried = _signed_call(user, action, parameters)
     return answer.body
 
 

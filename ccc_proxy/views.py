@@ -14,6 +14,7 @@ from django.core.exceptions import (
 from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from ccc_proxy import services
@@ -61,7 +62,7 @@ def _softphone_request_text(request: HttpRequest) -> str:
     if request.method != "POST":
         raise ProxyError(405, "MethodNotAllowed", "use POST")
     if not request.user.is_authenticated:
-        raise ProxyError(401, "LoginRequired", "sign in to the CRM first")
+        raise ProxyError(401, "LoginRequired", _("sign in to the CRM first"))
     if request.headers.get("Sec-Fetch-Site") not in _SAME_ORIGIN:
         raise ProxyError(403, "CrossOriginRefused", "cross-origin requests are refused")
     query = request.GET
@@ -84,7 +85,7 @@ def _throttle(request: HttpRequest) -> None:
         raise ProxyError(
             429,
             "Throttling",
-            f"too many requests; retry in {retry_after} s",
+            _("too many requests; retry in %(seconds)s s") % {"seconds": retry_after},
             retry_after=retry_after,
         )
 

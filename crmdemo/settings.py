@@ -90,10 +90,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Hashed, compressed static files straight from the WSGI server (no separate file server).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the django_language cookie (the language switch) or Accept-Language;
+    # before the next one so its error answers are in the agent's language. Neither it nor the
+    # session middleware reads request.GET/POST.
+    "django.middleware.locale.LocaleMiddleware",
     # Before anything reads request.GET/POST: unreadable requests get a 400/413/415 here.
     "crmdemo.middleware.UnreadableRequestMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -116,6 +119,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -166,6 +170,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # database restart costs one reconnect, not an error page.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0 if DEBUG else 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's backend, its check of a reused connection made without a round trip.
+    DATABASES["default"]["ENGINE"] = "crmdemo.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -186,11 +192,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# Pages speak the browser's language (Accept-Language) or the one chosen with the language
+# switch (set_language, a cookie); LANGUAGE_CODE is the answer for anything else (no header, or
+# only languages we do not have). zh-hans: the agents this product serves are Chinese, and a
+# Chinese agent whose browser sends an odd header should not land on an English page.
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured("LANGUAGE_CODE must be zh-hans or en.")
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date and time format per language (crmdemo/formats/<lang>/formats.py), in TIME_ZONE.
+FORMAT_MODULE_PATH = ["crmdemo.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -17,11 +17,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("customers.urls")),
     path("aliyun/ccc/", include("ccc_proxy.urls")),
     path("aliyun/", include("aliyun_oauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("profile/", views.profile, name="profile"),
 ]
 if apps.is_installed("aliyun_sandbox"):

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportModelAdmin
 
 from customers import importing
@@ -21,6 +21,13 @@ from customers.phones import InvalidPhoneNumber, normalize_phone
 from customers.resources import CustomerResource, escape_formula
 from customers.services import SHORT_NUMBER_DIGITS
 from customers.text import has_control_characters
+
+# The admin is the product's, in the user's language, not "Django administration". Its
+# stylesheet (fonts, word wrapping, import errors shown) is on every admin page:
+# templates/admin/base_site.html.
+admin.site.site_header = gettext_lazy("crmdemo administration")
+admin.site.site_title = gettext_lazy("crmdemo admin")
+admin.site.index_title = gettext_lazy("Customers, calls and Alibaba Cloud accounts")
 
 # Session key: ids of the import files this user's previews stored (newest last).
 PENDING_IMPORTS = "customers_pending_imports"
@@ -89,15 +96,11 @@ class CustomerAdmin(ImportExportModelAdmin):
     list_display = ("name", "company", "email", "phone_numbers", "updated")
     list_filter = ("created", "updated")
     search_fields = ("name", "company", "email")
-    search_help_text = "Name, company, email or a phone number in any form."
+    search_help_text = gettext_lazy("Name, company, email or a phone number in any form.")
     inlines = [PhoneNumberInline, CallRecordInline]
     readonly_fields = ("created", "updated")
     show_full_result_count = False  # no full-table COUNT on every page at a million rows
     tmp_storage_class = importing.OneShotTempFolderStorage
-
-    class Media:
-        # Long notes, names and numbers wrap instead of widening the page.
-        css = {"all": ["css/admin.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("phones")
@@ -114,7 +117,7 @@ class CustomerAdmin(ImportExportModelAdmin):
             "customers.add_phonenumber"
         )
 
-    @admin.display(description="phone numbers")
+    @admin.display(description=gettext_lazy("phone numbers"))
     def phone_numbers(self, obj):
         return ", ".join(p.raw for p in obj.phones.all())
 
@@ -130,7 +133,7 @@ class CustomerAdmin(ImportExportModelAdmin):
             search_term
         ):
             messages.warning(
-                request, "Search text cannot contain control characters (such as NUL)."
+                request, _("Search text cannot contain control characters (such as NUL).")
             )
             return queryset.none(), False
         try:
@@ -275,14 +278,11 @@ class CallRecordAdmin(admin.ModelAdmin):
     list_filter = ("direction", "outcome", "ccc_state", "agent", "started_at")
     list_select_related = ("agent", "customer")
     search_fields = ("=contact_id",)
-    search_help_text = _lazy("A phone number in any format, or a CCC contact id (jobId).")
+    search_help_text = gettext_lazy("A phone number in any format, or a CCC contact id (jobId).")
     date_hierarchy = "started_at"
     ordering = ("-started_at", "-id")
     show_full_result_count = False
     actions = ["export_csv"]
-
-    class Media:
-        css = {"all": ["css/admin.css"]}
 
     def has_add_permission(self, request):
         return False
@@ -293,7 +293,7 @@ class CallRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description=_lazy("wrap-up notes"))
+    @admin.display(description=gettext_lazy("wrap-up notes"))
     def short_notes(self, obj):
         return obj.notes if len(obj.notes) <= 80 else obj.notes[:79] + "\u2026"
 
@@ -316,7 +316,7 @@ class CallRecordAdmin(admin.ModelAdmin):
             return queryset.filter(Q(caller_key=key) | Q(callee_key=key)) | by_contact, False
         return by_contact, False
 
-    @admin.action(description=_lazy("Export selected calls as CSV"))
+    @admin.action(description=gettext_lazy("Export selected calls as CSV"))
     def export_csv(self, request, queryset):
         """The selected calls as UTF-8 CSV (times ISO 8601 UTC, cells a spreadsheet would run as
         a formula written as text)."""

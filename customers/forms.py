@@ -1,6 +1,7 @@
 """Forms of the customers pages."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from customers.phones import InvalidPhoneNumber, normalize_phone
 from customers.text import validate_multiline, validate_single_line
@@ -15,15 +16,18 @@ class CustomerCreateForm(forms.Form):
     caller), so the call is attached to the new customer.
     """
 
-    name = forms.CharField(max_length=200, validators=_LINE)
-    company = forms.CharField(max_length=200, required=False, validators=_LINE)
-    email = forms.EmailField(required=False, validators=_LINE)
-    phone = forms.CharField(label="Phone number", max_length=64, validators=_LINE)
+    name = forms.CharField(label=_("Name"), max_length=200, validators=_LINE)
+    company = forms.CharField(label=_("Company"), max_length=200, required=False, validators=_LINE)
+    email = forms.EmailField(label=_("Email"), required=False, validators=_LINE)
+    phone = forms.CharField(label=_("Phone number"), max_length=64, validators=_LINE)
     phone2 = forms.CharField(
-        label="Second phone number", max_length=64, required=False, validators=_LINE
+        label=_("Second phone number"), max_length=64, required=False, validators=_LINE
     )
     notes = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, validators=[validate_multiline]
+        label=_("Notes"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        validators=[validate_multiline],
     )
     call = forms.CharField(
         max_length=64, required=False, widget=forms.HiddenInput, validators=_LINE

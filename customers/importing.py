@@ -10,16 +10,18 @@ import re
 import secrets
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export.tmp_storages import TempFolderStorage
 
 # Tried in order: UTF-8 (with or without BOM), then GB18030 (a superset of GBK and GB2312, what
 # Excel on a Chinese Windows writes for "CSV").
 IMPORT_ENCODINGS = ("utf-8-sig", "gb18030")
 
-ALREADY_IMPORTED = (
+ALREADY_IMPORTED = gettext_lazy(
     "This import was already done or has expired. Choose the file again to import it."
 )
-NOT_TEXT = (
+NOT_TEXT = gettext_lazy(
     "The file could not be read as text: save it as UTF-8 CSV (GB18030/GBK is also accepted)."
 )
 
@@ -101,12 +103,16 @@ def to_utf8(data: bytes) -> bytes:
 
 def describe_failure(result) -> str:
     """One readable line for a failed (rolled back) import ``Result``: the first few row errors."""
+    row_error = _("row %(number)s: %(error)s")
     problems = [
-        f"row {number}: {err.error}" for number, errors in result.row_errors() for err in errors
+        row_error % {"number": number, "error": err.error}
+        for number, errors in result.row_errors()
+        for err in errors
     ]
     problems += [str(err.error) for err in result.base_errors]
     for row in result.invalid_rows:
         for field, messages in row.error_dict.items():
-            problems.append(f"row {row.number}: {field}: {' '.join(messages)}")
+            error = f"{field}: {' '.join(messages)}"
+            problems.append(row_error % {"number": row.number, "error": error})
     shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
-    return f"Nothing was imported: {shown or 'the import failed'}."
+    return _("Nothing was imported: %(problems)s.") % {"problems": shown or _("the import failed")}

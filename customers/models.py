@@ -22,14 +22,18 @@ class Customer(models.Model):
     """A customer the agents work; has one or more :class:`PhoneNumber` rows (``phones``)."""
 
     # No control characters (NUL...) in stored text: admin forms and CSV import both validate.
-    name = models.CharField(max_length=200, validators=[validate_single_line])
-    company = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
-    email = models.EmailField(blank=True, validators=[validate_single_line])
-    notes = models.TextField(blank=True, validators=[validate_multiline])
-    created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
+    company = models.CharField(
+        _("company"), max_length=200, blank=True, validators=[validate_single_line]
+    )
+    email = models.EmailField(_("email"), blank=True, validators=[validate_single_line])
+    notes = models.TextField(_("notes"), blank=True, validators=[validate_multiline])
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["name", "id"]
         # (name, id) is the keyset of the list page: every page is one index range scan.
         indexes = [models.Index(fields=["name", "id"], name="customer_name_id")]
@@ -48,11 +52,17 @@ class PhoneNumber(models.Model):
     number cannot be parsed), recomputed on every save.
     """
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
-    raw = models.CharField("phone number", max_length=64)
-    normalized = models.CharField(max_length=32, db_index=True, editable=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="phones", verbose_name=_("customer")
+    )
+    raw = models.CharField(_("phone number"), max_length=64)
+    normalized = models.CharField(
+        _("lookup key (E.164)"), max_length=32, db_index=True, editable=False
+    )
 
     class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
         ordering = ["id"]
 
     def __str__(self):
@@ -82,7 +92,7 @@ class CallRecord(models.Model):
     """
 
     INBOUND, OUTBOUND = "inbound", "outbound"
-    DIRECTIONS = [(INBOUND, "inbound"), (OUTBOUND, "outbound")]
+    DIRECTIONS = [(INBOUND, _("inbound")), (OUTBOUND, _("outbound"))]
 
     RINGING, TALKING, COMPLETED, MISSED, NO_ANSWER = (
         "ringing",
@@ -92,33 +102,42 @@ class CallRecord(models.Model):
         "no_answer",
     )
     OUTCOMES = [
-        (RINGING, "ringing"),
-        (TALKING, "on the call"),
-        (COMPLETED, "completed"),
-        (MISSED, "missed"),
-        (NO_ANSWER, "not answered"),
+        (RINGING, _("ringing")),
+        (TALKING, _("on the call")),
+        (COMPLETED, _("completed")),
+        (MISSED, _("missed")),
+        (NO_ANSWER, _("not answered")),
     ]
 
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="calls"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        verbose_name=_("agent"),
     )
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        verbose_name=_("customer"),
     )
-    direction = models.CharField(max_length=8, choices=DIRECTIONS)
-    caller = models.CharField("caller number (ANI)", max_length=64, blank=True)
-    callee = models.CharField("callee number", max_length=64, blank=True)
-    contact_id = models.CharField("CCC contact id", max_length=64)
-    connid = models.CharField("CCC connection id", max_length=64, blank=True)
-    started_at = models.DateTimeField("started", null=True, blank=True)
+    direction = models.CharField(_("direction"), max_length=8, choices=DIRECTIONS)
+    caller = models.CharField(_("caller number (ANI)"), max_length=64, blank=True)
+    callee = models.CharField(_("callee number"), max_length=64, blank=True)
+    contact_id = models.CharField(_("CCC contact id"), max_length=64)
+    connid = models.CharField(_("CCC connection id"), max_length=64, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
     # True once the ringing/dialing event came; until then started_at is inferred from the
     # answer or end time and may still move earlier.
     start_known = models.BooleanField(default=False, editable=False)
-    answered_at = models.DateTimeField("answered", null=True, blank=True)
-    ended_at = models.DateTimeField("ended", null=True, blank=True)
-    duration = models.PositiveIntegerField("duration (s)", default=0)
-    outcome = models.CharField(max_length=10, choices=OUTCOMES, default=RINGING)
-    notes = models.TextField("wrap-up notes", blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    duration = models.PositiveIntegerField(_("duration (s)"), default=0)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=OUTCOMES, default=RINGING)
+    notes = models.TextField(_("wrap-up notes"), blank=True)
     # CCC's own facts, set by reconciliation (customers.reconcile) from its call detail record.
     UNCHECKED, CONFIRMED, NOT_IN_CCC = "", "confirmed", "unknown"
     CCC_STATES = [
@@ -141,6 +160,8 @@ class CallRecord(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("call record")
+        verbose_name_plural = _("call records")
         ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["agent", "contact_id"], name="callrecord_agent_contact")
@@ -152,7 +173,11 @@ class CallRecord(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_direction_display()} call {self.caller} -> {self.callee}"
+        return _("%(direction)s call %(caller)s -> %(callee)s") % {
+            "direction": self.get_direction_display(),
+            "caller": self.caller,
+            "callee": self.callee,
+        }
 
     def save(self, *args, **kwargs):
         self.caller_key, self.callee_key = number_key(self.caller), number_key(self.callee)

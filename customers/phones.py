@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from customers.text import has_control_characters, printable
 
@@ -44,7 +45,7 @@ def normalize_phone(raw: str) -> str:
     than 20 digits. Messages quote ``raw`` with control characters escaped.
     """
     if raw is None:
-        raise InvalidPhoneNumber("No phone number given.")
+        raise InvalidPhoneNumber(_("No phone number given."))
     return _normalize(str(raw), settings.PHONE_DEFAULT_REGION)
 
 
@@ -54,22 +55,28 @@ def normalize_phone(raw: str) -> str:
 def _normalize(raw: str, region: str) -> str:
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
-        raise InvalidPhoneNumber("No phone number given.")
+        raise InvalidPhoneNumber(_("No phone number given."))
     shown = printable(raw)
     if has_control_characters(text):
         raise InvalidPhoneNumber(
-            f"“{shown}” is not a phone number: it contains control characters."
+            _("“%(number)s” is not a phone number: it contains control characters.")
+            % {"number": shown}
         )
     number_part = _EXTENSION.sub("", text).strip()
     if not _ALLOWED.fullmatch(number_part):
         raise InvalidPhoneNumber(
-            f"“{shown}” is not a phone number: only digits, +, spaces, - . ( ) allowed."
+            _("“%(number)s” is not a phone number: only digits, +, spaces, - . ( ) allowed.")
+            % {"number": shown}
         )
     digits = re.sub(r"\D", "", number_part)
     if len(digits) < _MIN_DIGITS:
-        raise InvalidPhoneNumber(f"“{shown}” is not a phone number: too few digits.")
+        raise InvalidPhoneNumber(
+            _("“%(number)s” is not a phone number: too few digits.") % {"number": shown}
+        )
     if len(digits) > _MAX_DIGITS:
-        raise InvalidPhoneNumber(f"“{shown}” is not a phone number: too many digits.")
+        raise InvalidPhoneNumber(
+            _("“%(number)s” is not a phone number: too many digits.") % {"number": shown}
+        )
     try:
         parsed = phonenumbers.parse(number_part, region)
     except phonenumbers.NumberParseException:

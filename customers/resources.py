@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.utils.encoding import force_str
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from import_export import fields, resources
 
 from customers.models import Customer, PhoneNumber
@@ -125,7 +126,12 @@ class CustomerResource(resources.ModelResource):
         value = row.get("id")
         if value not in (None, "") and not WHOLE_NUMBER.fullmatch(str(value).strip()):
             raise ValidationError(
-                {"id": f"id must be a whole number (or empty for a new customer), not “{value}”."}
+                {
+                    "id": _(
+                        "id must be a whole number (or empty for a new customer), not “%(value)s”."
+                    )
+                    % {"value": value}
+                }
             )
 
     def import_instance(self, instance, row, **kwargs):
@@ -137,7 +143,7 @@ class CustomerResource(resources.ModelResource):
         super().import_instance(instance, row, **kwargs)
         raws = [r.strip() for r in str(row.get("phones") or "").split(PHONE_SEPARATOR) if r.strip()]
         if not raws:
-            raise ValidationError({"phones": "At least one phone number is needed."})
+            raise ValidationError({"phones": _("At least one phone number is needed.")})
         errors = []
         for raw in raws:
             phone = PhoneNumber(raw=raw)

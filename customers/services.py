@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from customers.models import CallRecord, Customer, PhoneNumber
 from customers.phones import InvalidPhoneNumber, normalize_phone
@@ -116,7 +117,7 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
     # RecursionError: a forged cursor of deeply nested JSON ("[[[[...").
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidCursor(
-            "This page link is not valid; start again from the first page."
+            _("This page link is not valid; start again from the first page.")
         ) from exc
     return name, pk
 
@@ -137,7 +138,7 @@ def search_customers(
     qs = Customer.objects.all()
     query = (query or "").strip()
     if has_control_characters(query):
-        raise InvalidSearch("Search text cannot contain control characters (such as NUL).")
+        raise InvalidSearch(_("Search text cannot contain control characters (such as NUL)."))
     phone_key = None
     if query:
         text = Q(name__icontains=query) | Q(company__icontains=query)
@@ -199,7 +200,7 @@ def ensure_customer(
     Raises :class:`InvalidPhoneNumber` (nothing saved) if any number is not a phone number.
     """
     if not phones:
-        raise InvalidPhoneNumber("A customer needs at least one phone number.")
+        raise InvalidPhoneNumber(_("A customer needs at least one phone number."))
     keys = [normalize_phone(p) for p in phones]
     customer = Customer.objects.filter(name=name, phones__normalized=keys[0]).order_by("id").first()
     created = customer is None
@@ -267,7 +268,7 @@ def create_customer(
     """
     phones = [p.strip() for p in phones if p and p.strip()]
     if not phones:
-        raise InvalidPhoneNumber("A customer needs at least one phone number.")
+        raise InvalidPhoneNumber(_("A customer needs at least one phone number."))
     for raw in phones:
         normalize_phone(raw)  # raises before anything is written
     customer = Customer.objects.create(name=name, company=company, email=email, notes=notes)
@@ -311,10 +312,13 @@ def _event_time(at) -> datetime:
         when = None
     if when is None or timezone.is_naive(when):
         raise InvalidCallEvent(
-            f"“{at}” is not a time with a UTC offset (ISO 8601, e.g. 2026-01-01T08:00:00Z)."
+            _("“%(at)s” is not a time with a UTC offset (ISO 8601, e.g. 2026-01-01T08:00:00Z).")
+            % {"at": at}
         )
     if abs(when - timezone.now()) > MAX_EVENT_SKEW:
-        raise InvalidCallEvent(f"The event time {at} is more than a day away from now.")
+        raise InvalidCallEvent(
+            _("The event time %(at)s is more than a day away from now.") % {"at": at}
+        )
     return when
 
 
@@ -322,13 +326,18 @@ def _text(value, field: str, limit: int = _ID_CHARS) -> str:
     if value is None:
         return ""
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise InvalidCallEvent(f"{field} must be text.")
+        raise InvalidCallEvent(_("%(field)s must be text.") % {"field": field})
     value = str(value).strip()
     if len(value) > limit:
-        raise InvalidCallEvent(f"{field} is longer than {limit} characters.")
+        raise InvalidCallEvent(
+            _("%(field)s is longer than %(limit)d characters.") % {"field": field, "limit": limit}
+        )
     allow = MULTILINE_ALLOWED if limit == MAX_NOTES_CHARS else ""
     if has_control_characters(value, allow=allow):
-        raise InvalidCallEvent(f"{field} contains control characters: {printable(value)[:80]}")
+        raise InvalidCallEvent(
+            _("%(field)s contains control characters: %(value)s")
+            % {"field": field, "value": printable(value)[:80]}
+        )
     return value
 
 
@@ -365,13 +374,13 @@ def _check_times(record: CallRecord) -> None:
     a call longer than :data:`MAX_CALL_LENGTH`. Raises :class:`InvalidCallEvent`."""
     start, answered, ended = record.started_at, record.answered_at, record.ended_at
     if answered and ended and answered > ended:
-        raise InvalidCallEvent("The call cannot be answered after it ended.")
+        raise InvalidCallEvent(_("The call cannot be answered after it ended."))
     if record.start_known and answered and answered < start:
-        raise InvalidCallEvent("The call cannot be answered before it started.")
+        raise InvalidCallEvent(_("The call cannot be answered before it started."))
     if record.start_known and ended and ended < start:
-        raise InvalidCallEvent("The call cannot end before it started.")
+        raise InvalidCallEvent(_("The call cannot end before it started."))
     if ended and ended - start > MAX_CALL_LENGTH:
-        raise InvalidCallEvent("A call cannot last longer than 24 hours (start to end).")
+        raise InvalidCallEvent(_("A call cannot last longer than 24 hours (start to end)."))
 
 
 def _customer_for(number: str) -> Customer | None:
@@ -422,12 +431,15 @@ def log_call(
     """
     if event not in CALL_EVENTS:
         choices = ", ".join(CALL_EVENTS)
-        raise InvalidCallEvent(f"Unknown call event “{event}”: use one of {choices}.")
+        raise InvalidCallEvent(
+            _("Unknown call event “%(event)s”: use one of %(choices)s.")
+            % {"event": event, "choices": choices}
+        )
     if direction not in (CallRecord.INBOUND, CallRecord.OUTBOUND):
-        raise InvalidCallEvent("direction must be “inbound” or “outbound”.")
+        raise InvalidCallEvent(_("direction must be “inbound” or “outbound”."))
     contact_id = _text(contact_id, "contactId")
     if not contact_id:
-        raise InvalidCallEvent("contactId is required (the CCC contact or connection id).")
+        raise InvalidCallEvent(_("contactId is required (the CCC contact or connection id)."))
     caller, callee = _number(caller, "caller"), _number(callee, "callee")
     connid = _text(connid, "connid")
     when = _event_time(at)
@@ -436,12 +448,12 @@ def log_call(
     customer = None
     if customer_id is not None:
         if isinstance(customer_id, bool) or not isinstance(customer_id, int):
-            raise InvalidCallEvent("customerId must be a customer's id (a number).")
+            raise InvalidCallEvent(_("customerId must be a customer's id (a number)."))
         customer = Customer.objects.filter(pk=customer_id).first()
         if customer is None:
-            raise InvalidCallEvent(f"There is no customer {customer_id}.")
+            raise InvalidCallEvent(_("There is no customer %(id)s.") % {"id": customer_id})
     elif event == "customer":
-        raise InvalidCallEvent("customerId is required for the “customer” event.")
+        raise InvalidCallEvent(_("customerId is required for the “customer” event."))
 
     with transaction.atomic():
         record = _locked_record(agent, contact_id, direction)

@@ -49,6 +49,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def english_by_default(settings):
+    """Requests that send no Accept-Language get English pages in tests (the product's fallback
+    is zh-hans, crmdemo/settings.py): the suite's assertions are written in English. Tests of
+    the fallback itself set ``settings.LANGUAGE_CODE`` back; tests of a language send
+    Accept-Language or the language cookie."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
 def ccc_api_version(request, settings):
     """CCC 1.x (API 2017-07-05, the 1.x stand-in) for the tests written for it; tests marked
     ``ccc2x`` get the 2.x defaults (API 2020-07-01, instance ``ccc-sandbox``, the 2.x stand-in),

@@ -12,6 +12,7 @@ import functools
 from django.conf import settings
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
@@ -125,7 +126,7 @@ def authorize(request):
         if found is not None:
             oauth.sign_in(request.session, found)
             return redirect(request.get_full_path())
-        user, error = None, "Wrong user name or password."
+        user, error = None, gettext("Wrong user name or password.")
     elif action == "allow" and user is not None:
         return _deliver(request, oauth.approve(auth, user))
 

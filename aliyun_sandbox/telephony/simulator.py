@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aliyun_sandbox.ccc import data as ccc_data
 from aliyun_sandbox.models import AgentState, Call, CloudUser
@@ -52,7 +53,9 @@ def clean_number(value: str, field: str) -> str:
     number = re.sub(r"[\s\-()]", "", value or "")
     if not _NUMBER.match(number):
         raise SimulatorError(
-            "Parameter.Invalid", f"{field} must be a phone number (digits, optional +).", 400
+            "Parameter.Invalid",
+            _("%(field)s must be a phone number (digits, optional +).") % {"field": field},
+            400,
         )
     return number
 
@@ -154,7 +157,7 @@ def get_call(connid: str, user: CloudUser | None = None) -> Call:
         qs = qs.filter(agent=user)
     call = qs.first()
     if call is None:
-        raise SimulatorError("NotExists.Call", "No such call.", 404)
+        raise SimulatorError("NotExists.Call", _("No such call."), 404)
     return _advance(call)
 
 
@@ -195,7 +198,7 @@ def _new_ids() -> tuple[str, str]:
 
 def _ensure_free(user: CloudUser) -> None:
     if live_call(user) is not None:
-        raise SimulatorError("UserBusy", "The agent is already on a call.", 409)
+        raise SimulatorError("UserBusy", _("The agent is already on a call."), 409)
 
 
 def ring_agent(
@@ -218,8 +221,11 @@ def ring_agent(
         if effective_status(state) != AgentState.READY:
             raise SimulatorError(
                 "AgentNotReady",
-                f"{user.upn} is not ready (status {effective_status(state)}): open the "
-                "softphone, sign in to a skill group and click Ready.",
+                _(
+                    "%(agent)s is not ready (status %(status)s): open the softphone, sign in "
+                    "to a skill group and click Ready."
+                )
+                % {"agent": user.upn, "status": effective_status(state)},
             )
         busy = Call.objects.filter(agent=user).exclude(state=Call.RELEASED).exists()
         groups = [g for g in state.skill_group_ids.split(",") if g]
@@ -249,12 +255,14 @@ def place_outbound(user: CloudUser, callee: str, caller: str = "") -> Call:
     caller = caller or allowed[0]
     if caller not in allowed:
         raise SimulatorError(
-            "Parameter.Invalid", f"caller must be one of your outbound numbers {allowed}.", 400
+            "Parameter.Invalid",
+            _("caller must be one of your outbound numbers %(numbers)s.") % {"numbers": allowed},
+            400,
         )
     with transaction.atomic(using=SANDBOX_DB):
         state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
         if effective_status(state) == AgentState.OFFLINE:
-            raise SimulatorError("AgentNotReady", "Sign in before calling out.")
+            raise SimulatorError("AgentNotReady", _("Sign in before calling out."))
         _ensure_free(user)
         connid, contact_id = _new_ids()
         delay = settings.SANDBOX_ANSWER_DELAY
@@ -276,7 +284,8 @@ def _transition(call: Call, allowed: set[str], **changes) -> Call:
         locked = Call.objects.select_for_update().get(pk=call.pk)
         if locked.state not in allowed:
             raise SimulatorError(
-                "CallStateError", f"The call is {locked.state.lower()}; cannot do that now."
+                "CallStateError",
+                _("The call is %(state)s; cannot do that now.") % {"state": locked.state.lower()},
             )
         for field, value in changes.items():
             setattr(locked, field, value)
@@ -288,7 +297,9 @@ def answer(call: Call, by: str) -> Call:
     """Answer a RINGING call: ``by`` is ``"agent"`` (inbound) or ``"remote"`` (outbound)."""
     expected = Call.INBOUND if by == "agent" else Call.OUTBOUND
     if call.direction != expected:
-        raise SimulatorError("CallStateError", f"The {by} side does not answer this call.")
+        raise SimulatorError(
+            "CallStateError", _("The %(side)s side does not answer this call.") % {"side": by}
+        )
     return _transition(call, {Call.RINGING}, state=Call.TALKING, answered_at=timezone.now())
 
 
@@ -322,10 +333,13 @@ def blind_transfer(call: Call, target: CloudUser) -> Call:
     Raises :class:`SimulatorError` (``AgentNotReady`` when ``target`` is not READY,
     ``CallStateError``, ``Parameter.Invalid`` for a transfer to oneself)."""
     if target.pk == call.agent_id:
-        raise SimulatorError("Parameter.Invalid", "A call cannot be transferred to its agent.", 400)
+        raise SimulatorError(
+            "Parameter.Invalid", _("A call cannot be transferred to its agent."), 400
+        )
     if call.state not in (Call.TALKING, Call.HELD):
         raise SimulatorError(
-            "CallStateError", f"The call is {call.state.lower()}; cannot do that now."
+            "CallStateError",
+            _("The call is %(state)s; cannot do that now.") % {"state": call.state.lower()},
         )
     remote = call.caller if call.direction == Call.INBOUND else call.callee
     with transaction.atomic(using=SANDBOX_DB):

@@ -91,7 +91,7 @@ def ring(request):
     }
     user = ccc_data.find_agent_by_name(form["agent"]) if form["agent"] else None
     if user is None:
-        return _render(request, "Choose an agent to ring.", 400, form)
+        return _render(request, _("Choose an agent to ring."), 400, form)
     try:
         simulator.ring_agent(user, form["caller"], withheld=form["withheld"])
     except simulator.SimulatorError as exc:

@@ -97,6 +97,27 @@ TEST_PAGE = """<!doctype html><html><head><meta charset="utf-8">
 </script></body></html>"""
 
 
+def forward(route, request, creds, sandbox):
+    """Answer the SDK's proxied call ``request`` as the CRM's proxy would, signed as ``creds``."""
+    action = parse_qs(urlparse(request.url).query)["action"][0]
+    form = parse_qs(request.post_data or "")
+    params = to_openapi(json.loads(form["request"][0]))
+    params["InstanceId"] = INSTANCE  # the proxy pins the configured instance
+    try:
+        body = send(creds, sdk_request(sandbox.ccc_endpoint, action, **params))
+    except ServerException as exc:
+        route.fulfill(
+            status=exc.get_http_status(),
+            json={
+                "requestId": exc.get_request_id(),
+                "errorCode": exc.get_error_code(),
+                "message": exc.get_error_msg(),
+            },
+        )
+        return
+    route.fulfill(status=200, json=to_sdk(body))
+
+
 @pytest.fixture
 def softphone(page, sandbox, settings):
     """The test page on the CRM's site with the SDK mounted; ``seen`` logs the proxy calls."""
@@ -109,21 +130,7 @@ def softphone(page, sandbox, settings):
         action = parse_qs(urlparse(request.url).query)["action"][0]
         form = parse_qs(request.post_data or "")
         seen.append({"action": action, "headers": request.headers, "form": form})
-        params = to_openapi(json.loads(form["request"][0]))
-        params["InstanceId"] = INSTANCE  # the proxy pins the configured instance
-        try:
-            body = send(creds, sdk_request(sandbox.ccc_endpoint, action, **params))
-        except ServerException as exc:
-            route.fulfill(
-                status=exc.get_http_status(),
-                json={
-                    "requestId": exc.get_request_id(),
-                    "errorCode": exc.get_error_code(),
-                    "message": exc.get_error_msg(),
-                },
-            )
-            return
-        route.fulfill(status=200, json=to_sdk(body))
+        forward(route, request, creds, sandbox)
 
     page.route(f"{sandbox.crm_url}/aliyun/ccc/api*", proxy)
     # A real document of the CRM's site (not a route-fulfilled one, which Chromium would put
@@ -379,3 +386,36 @@ def test_a_reload_while_ringing_rings_again_on_sign_in(softphone, sandbox):
     assert events(page, "onCallEstablish") == []
     page.click(".wbsdk-answer")
     wait_status(page, 9)
+
+
+def test_start_up_asks_for_login_info_and_skill_groups_at_once_and_once(page, sandbox, settings):
+    """The softphone's two start-up calls go out together (neither needs the other's answer:
+    one round trip less before the agent can sign in), and a register() made while they are
+    under way waits for them instead of asking again."""
+    settings.SANDBOX_ANSWER_DELAY = 60
+    creds = sts_for(make_user("edward", ccc_user_id="agent-edward-0001", extension="8001"))
+    asked, held = [], []
+
+    def proxy(route, request):
+        asked.append(parse_qs(urlparse(request.url).query)["action"][0])
+        if len(asked) > 2:
+            forward(route, request, creds, sandbox)
+            return
+        # The first two calls are answered only once both were asked: one after the other,
+        # the second would never be asked and the softphone never signed in.
+        held.append((route, request))
+        if len(held) == 2:
+            for waiting in held:
+                forward(*waiting, creds, sandbox)
+
+    page.route(f"{sandbox.crm_url}/aliyun/ccc/api*", proxy)
+    page.goto(f"{sandbox.crm_url}/static/aliyun_sandbox/workbench-sdk.css")
+    page.set_content(
+        (TEST_PAGE % {"instance": INSTANCE}).replace(
+            "window.workbench = new WorkbenchSdk(config);",
+            "window.workbench = new WorkbenchSdk(config); window.workbench.register([]);",
+        )
+    )
+    wait_status(page, 2)
+    assert sorted(asked[:2]) == ["ListSkillGroupsOfUser", "RequestLoginInfo"]
+    assert asked.count("RequestLoginInfo") == 1 and asked.count("ListSkillGroupsOfUser") == 1

@@ -507,3 +507,29 @@ def test_one_log_line_per_call_without_secrets(edward, fake_ccc, caplog):
         assert token not in text
         assert credentials.security_token not in text
         assert credentials.access_key_id not in text
+
+
+def test_the_agent_and_the_linked_account_are_one_query(edward, fake_ccc):
+    """A proxied call reads the signed-in user and the agent's linked account in one query (the
+    authentication backend loads them together; a second query per call was a quarter of the
+    proxy's own cost), and still signs with the agent's own credentials."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    fake_ccc.handler = ok
+    browser = Client(enforce_csrf_checks=False)
+    browser.force_login(edward.user)
+    with CaptureQueriesContext(connection) as queries:
+        response = browser.post(
+            "/aliyun/ccc/api?action=ListSkillGroupsOfUser",
+            {"request": json.dumps({"pageSize": 10})},
+            headers={"Sec-Fetch-Site": "same-origin"},
+        )
+    assert response.status_code == 200, response.content
+    accounts = [q["sql"] for q in queries if '"aliyun_oauth_linkedaccount"' in q["sql"]]
+    users = [q["sql"] for q in queries if '"auth_user"' in q["sql"]]
+    assert len(accounts) == 1 and users == accounts, queries.captured_queries
+    (sent,) = fake_ccc.requests
+    mine = sts(oauth_services.get_valid_token(edward.user).access_token)
+    assert sent["AccessKeyId"] == mine.access_key_id

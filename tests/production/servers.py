@@ -89,7 +89,12 @@ class Browser:
         self.cookies: dict[str, str] = {}
 
     def request(self, base: str, method: str, path: str, **kwargs) -> requests.Response:
-        headers = {"X-Forwarded-Proto": "https", **kwargs.pop("headers", {})}
+        # An English browser: the product's fallback language is zh-hans, the assertions English.
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "Accept-Language": "en",
+            **kwargs.pop("headers", {}),
+        }
         if method != "GET":
             # Django checks Origin on HTTPS POSTs; the proxy keeps the Host header.
             headers.setdefault("Origin", "https://" + base.split("://", 1)[1])

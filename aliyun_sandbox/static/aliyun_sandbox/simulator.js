@@ -1,4 +1,5 @@
-/* Call simulator page: poll calls.json and redraw the agents and calls tables. Plain JS. */
+/* Call simulator page: poll calls.json and redraw the agents and calls tables. Plain JS; its
+   words come from Django's JavaScript catalogue (gettext, loaded by the page before this file). */
 (function () {
   "use strict";
   var csrf = document.querySelector("form.ring input[name=csrfmiddlewaretoken]").value;
@@ -44,7 +45,7 @@
     body.textContent = "";
     if (!calls.length) {
       var empty = document.createElement("tr");
-      cell(empty, "No calls yet.").colSpan = 8;
+      cell(empty, gettext("No calls yet.")).colSpan = 8;
       body.appendChild(empty);
       return;
     }
@@ -57,14 +58,18 @@
       cell(tr, c.agent);
       cell(tr, c.caller);
       cell(tr, c.callee);
-      cell(tr, c.state + (c.releasedBy ? " by " + c.releasedBy : "")).className = "state";
-      cell(tr, c.duration + " s");
+      // States and who released are the protocol's words (CCC), shown as they are.
+      var state = c.releasedBy
+        ? interpolate(gettext("%(state)s by %(party)s"), { state: c.state, party: c.releasedBy }, true)
+        : c.state;
+      cell(tr, state).className = "state";
+      cell(tr, interpolate(gettext("%(seconds)s s"), { seconds: c.duration }, true));
       var actions = cell(tr, "");
       if (c.state !== "released") {
         if (c.direction === "outbound" && c.state === "ringing") {
-          actions.appendChild(button(c.connid, "answer", "Answer"));
+          actions.appendChild(button(c.connid, "answer", gettext("Answer")));
         }
-        actions.appendChild(button(c.connid, "hangup", "Hang up"));
+        actions.appendChild(button(c.connid, "hangup", gettext("Hang up")));
       }
       body.appendChild(tr);
     });

@@ -24,10 +24,20 @@
     UNREGISTERED: -1, REGISTERING: 0, OFFLINE: 1, BREAK: 2, READY: 3, AFTER_CALL_WORK: 5,
     RINGING: 6, DIALING: 8, INBOUND_TALK: 9, OUTBOUND_TALK: 10, HOLD: 12
   };
+  // The softphone's words come from Django's JavaScript catalogue (djangojs domain, /jsi18n/)
+  // when the page has loaded it; the real SDK brings its own words, so a page that does not load
+  // the catalogue must still work: the stand-in then shows the English source text.
+  function gettext(text) {
+    return typeof global.gettext === "function" ? global.gettext(text) : text;
+  }
+  function gettext_noop(text) { return text; }  // marks a word for makemessages only
+  function fill(format, values) {  // interpolate(format, values, true) of the catalogue
+    return format.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  }
   var LABELS = {
-    "-1": "Unregistered", 0: "Registering", 1: "Offline", 2: "Break", 3: "Ready",
-    5: "After-call work", 6: "Ringing", 8: "Dialing", 9: "Inbound call", 10: "Outbound call",
-    12: "On hold"
+    "-1": gettext_noop("Unregistered"), 0: gettext_noop("Registering"), 1: gettext_noop("Offline"), 2: gettext_noop("Break"), 3: gettext_noop("Ready"),
+    5: gettext_noop("After-call work"), 6: gettext_noop("Ringing"), 8: gettext_noop("Dialing"), 9: gettext_noop("Inbound call"), 10: gettext_noop("Outbound call"),
+    12: gettext_noop("On hold")
   };
   // The agent server's status (sandbox AgentState) when there is no call -> 2.x code.
   var IDLE_CODES = { OFFLINE: S.OFFLINE, SIGNED_IN: S.BREAK, BREAK: S.BREAK, READY: S.READY,
@@ -64,6 +74,7 @@
     this._context = null;          // its latest CallContext from an OpenAPI answer
     this._details = null;          // GetLoginDetails' Data
     this._levels = null;           // ListSkillLevelsOfUser's Data.List
+    this._loading = null;          // the start-up's calls while under way (_loadAgent)
     this._deviceId = "";
     this._timer = null;
     this._acwTimer = null;
@@ -97,11 +108,11 @@
 
   proto._error = function (code, message, requestId) {
     var tips = {
-      9001: "Not possible in the current status.",
-      NotAuthenticated: "Link your Alibaba Cloud account first.",
-      LoginRequired: "Your CRM sign-in has ended: reload the page and sign in again.",
-      UserBusy: "You are on a call.",
-      "Permission.Denied": "Not allowed (signed in on another device?)."
+      9001: gettext("Not possible in the current status."),
+      NotAuthenticated: gettext("Link your Alibaba Cloud account first."),
+      LoginRequired: gettext("Your CRM sign-in has ended: reload the page and sign in again."),
+      UserBusy: gettext("You are on a call."),
+      "Permission.Denied": gettext("Not allowed (signed in on another device?).")
     };
     var error = {
       errorCode: code, errorMsg: message || "", errorMsgTip: tips[code] || message || code,
@@ -114,8 +125,14 @@
 
   // --- OpenAPI through the CRM's proxy ----------------------------------------------------------
 
-  proto._api = function (api, params) {
+  // An OpenAPI call through the proxy. A failure is reported (onErrorNotify) and thrown; with
+  // `deferReport` it is only thrown, as {report: function}, for the caller to report it or not.
+  proto._api = function (api, params, deferReport) {
     var c = this.config, self = this;
+    var fail = function (code, message, requestId) {
+      var report = function () { return self._error(code, message, requestId); };
+      return deferReport ? { report: report } : report();
+    };
     var path = c.ajaxPath || "/data/api.json";
     var query = new URLSearchParams();
     query.append(c.ajaxApiParamName || "action", api);
@@ -140,26 +157,42 @@
     return fetch(url, init).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok || data.Code !== "OK") {
-          throw self._error(data.Code || "HttpError" + resp.status, data.Message || resp.statusText,
+          throw fail(data.Code || "HttpError" + resp.status, data.Message || resp.statusText,
             data.RequestId);
         }
         return data.Data;
       });
     }, function (e) {
-      throw self._error("NetworkError", String(e && e.message || e));
+      throw fail("NetworkError", String(e && e.message || e));
     });
   };
 
+  // The agent's login details and skill levels. Both calls at once (neither needs the other's
+  // answer), and one start-up at a time: a register() while the constructor's is under way
+  // waits for it instead of asking again.
   proto._loadAgent = function () {
     var self = this;
     if (this._details && this._levels) return Promise.resolve(true);
-    return this._api("GetLoginDetails", {}).then(function (data) {
-      self._details = data;
-      return self._api("ListSkillLevelsOfUser", { pageSize: 100 });
-    }).then(function (data) {
-      self._levels = data.List || [];
-      return true;
-    }).catch(function () { return false; });
+    if (!this._loading) {
+      this._loading = Promise.allSettled([
+        this._api("GetLoginDetails", {}, true),
+        this._api("ListSkillLevelsOfUser", { pageSize: 100 }, true)
+      ]).then(function (answers) {
+        // One report for the start-up, the first call's (as when they ran one after the other).
+        var failed = answers.filter(function (a) { return a.status === "rejected"; })[0];
+        if (failed) {
+          if (failed.reason && failed.reason.report) failed.reason.report();
+          return false;
+        }
+        self._details = answers[0].value;
+        self._levels = answers[1].value.List || [];
+        return true;
+      }).catch(function () { return false; }).then(function (ok) {
+        self._loading = null;
+        return ok;
+      });
+    }
+    return this._loading;
   };
 
   // --- call events from the sandbox's agent server ----------------------------------------------
@@ -559,11 +592,11 @@
     if (typeof host === "string") host = document.getElementById(host);
     if (!host) return;
     var self = this;
-    var root = el("div", { "class": "wbsdk wbsdk-v2", role: "region", "aria-label": "Softphone" });
+    var root = el("div", { "class": "wbsdk wbsdk-v2", role: "region", "aria-label": gettext("Softphone") });
     if (this.config.width) root.style.width = parseInt(this.config.width, 10) + "px";
     if (this.config.height) root.style.minHeight = parseInt(this.config.height, 10) + "px";
     if (this.config.header !== false) {
-      root.appendChild(el("div", { "class": "wbsdk-header" }, "Softphone 2.x"));
+      root.appendChild(el("div", { "class": "wbsdk-header" }, gettext("Softphone 2.x")));
     }
     var head = el("div", { "class": "wbsdk-head" });
     this._statusEl = el("span", { "class": "wbsdk-status", "aria-live": "polite" });
@@ -579,29 +612,29 @@
     root.appendChild(this._callEl);
     var dial = el("div", { "class": "wbsdk-dial" });
     this._numberEl = el("input", {
-      "class": "wbsdk-number", type: "tel", placeholder: "Number or agent",
-      "aria-label": "Number to call or agent to transfer to"
+      "class": "wbsdk-number", type: "tel", placeholder: gettext("Number or agent"),
+      "aria-label": gettext("Number to call or agent to transfer to")
     });
     dial.appendChild(this._numberEl);
     root.appendChild(dial);
     var controls = el("div", { "class": "wbsdk-controls" });
     this._buttons = {};
     [
-      ["signin", "Sign in", function () {
+      ["signin", gettext("Sign in"), function () {
         if (self._status === S.OFFLINE) self.logIn(self._checkedGroups());
         else self.register(self._checkedGroups());
       }],
-      ["call", "Call", function () { self.call(self._numberEl.value.trim()); }],
-      ["answer", "Answer", function () { self.answer(); }],
-      ["hangup", "Hang up", function () { self.hangUp(); }],
-      ["hold", "Hold", function () { self.callHold(); }],
-      ["retrieve", "Retrieve", function () { self.callRetrieve(); }],
-      ["mute", "Mute", function () { self.muteAgent(); }],
-      ["unmute", "Unmute", function () { self.umMuteAgent(); }],
-      ["transfer", "Transfer", function () { self.thirdCallTransfer(self._numberEl.value.trim()); }],
-      ["ready", "Ready", function () { self.ready(); }],
-      ["break", "Break", function () { self.applyForBreak(); }],
-      ["signout", "Sign out", function () { self.logOut(); }]
+      ["call", gettext("Call"), function () { self.call(self._numberEl.value.trim()); }],
+      ["answer", gettext("Answer"), function () { self.answer(); }],
+      ["hangup", gettext("Hang up"), function () { self.hangUp(); }],
+      ["hold", gettext("Hold"), function () { self.callHold(); }],
+      ["retrieve", gettext("Retrieve"), function () { self.callRetrieve(); }],
+      ["mute", gettext("Mute"), function () { self.muteAgent(); }],
+      ["unmute", gettext("Unmute"), function () { self.umMuteAgent(); }],
+      ["transfer", gettext("Transfer"), function () { self.thirdCallTransfer(self._numberEl.value.trim()); }],
+      ["ready", gettext("Ready"), function () { self.ready(); }],
+      ["break", gettext("Break"), function () { self.applyForBreak(); }],
+      ["signout", gettext("Sign out"), function () { self.logOut(); }]
     ].forEach(function (spec) {
       var b = el("button", { type: "button", "class": "wbsdk-" + spec[0] }, spec[1]);
       b.addEventListener("click", spec[2]);
@@ -625,7 +658,7 @@
     if (!this._groupsEl) return;
     var box = this._groupsEl;
     box.textContent = "";
-    box.appendChild(el("legend", {}, "Skill groups"));
+    box.appendChild(el("legend", {}, gettext("Skill groups")));
     (this._levels || []).forEach(function (level) {
       var label = el("label", {});
       var input = el("input", { type: "checkbox", value: level.SkillGroupId });
@@ -636,7 +669,8 @@
     });
     if (this._details && this._agentEl) {
       this._agentEl.textContent =
-        this._details.DisplayName + " \u00b7 ext. " + this._details.Extension;
+        this._details.DisplayName + " \u00b7 " +
+        fill(gettext("ext. %(extension)s"), { extension: this._details.Extension });
     }
   };
 
@@ -648,13 +682,16 @@
     if (!this._root) return;
     var s = this._status, call = this._call, b = this._buttons;
     var talking = [S.INBOUND_TALK, S.OUTBOUND_TALK, S.HOLD].indexOf(s) >= 0;
-    this._statusEl.textContent = LABELS[s];
+    this._statusEl.textContent = gettext(LABELS[s]);
     this._root.setAttribute("data-status", String(s));
     this._root.setAttribute("data-muted", String(!!(call && call.muted)));
     if (s === S.READY) this._showError("");
+    // call.state is the protocol's word (CCC), shown as it is.
     this._callEl.textContent = call
-      ? (call.direction === "inbound" ? "From " + (call.caller || "withheld number")
-        : "To " + call.callee) + " \u00b7 " + call.state + (call.muted ? " \u00b7 muted" : "")
+      ? (call.direction === "inbound"
+        ? fill(gettext("From %(number)s"), { number: call.caller || gettext("withheld number") })
+        : fill(gettext("To %(number)s"), { number: call.callee })) +
+        " \u00b7 " + call.state + (call.muted ? " \u00b7 " + gettext("muted") : "")
       : "";
     this._groupsEl.hidden = !(s === S.UNREGISTERED || s === S.OFFLINE);
     b.signin.disabled = !(s === S.UNREGISTERED || s === S.OFFLINE);

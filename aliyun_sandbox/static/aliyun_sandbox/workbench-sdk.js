@@ -21,10 +21,20 @@
     UNREGISTERED: -1, REGISTERING: 0, SIGNED_OUT: 1, SIGNED_IN: 2, READY: 3, BREAK: 4,
     AFTER_CALL_WORK: 5, RINGING: 6, DIALING: 8, INBOUND_TALK: 9, OUTBOUND_TALK: 10, HOLD: 12
   };
+  // The softphone's words come from Django's JavaScript catalogue (djangojs domain, /jsi18n/)
+  // when the page has loaded it; the real SDK brings its own words, so a page that does not load
+  // the catalogue must still work: the stand-in then shows the English source text.
+  function gettext(text) {
+    return typeof global.gettext === "function" ? global.gettext(text) : text;
+  }
+  function gettext_noop(text) { return text; }  // marks a word for makemessages only
+  function fill(format, values) {  // interpolate(format, values, true) of the catalogue
+    return format.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  }
   var LABELS = {
-    "-1": "Unregistered", 0: "Registering", 1: "Signed out", 2: "Signed in", 3: "Ready",
-    4: "Break", 5: "After-call work", 6: "Ringing", 8: "Dialing", 9: "Inbound call",
-    10: "Outbound call", 12: "On hold"
+    "-1": gettext_noop("Unregistered"), 0: gettext_noop("Registering"), 1: gettext_noop("Signed out"), 2: gettext_noop("Signed in"), 3: gettext_noop("Ready"),
+    4: gettext_noop("Break"), 5: gettext_noop("After-call work"), 6: gettext_noop("Ringing"), 8: gettext_noop("Dialing"), 9: gettext_noop("Inbound call"),
+    10: gettext_noop("Outbound call"), 12: gettext_noop("On hold")
   };
   var POLL_MS = 500;
 
@@ -52,6 +62,7 @@
     this._waiting = null;          // a live call found before registering: {status, call}
     this._loginInfo = null;
     this._skillLevels = null;
+    this._loading = null;          // the start-up's calls while under way (_loadAgent)
     this._groups = [];
     this._timer = null;
     this._seq = 0;                 // bumped by every command, so stale polls are ignored
@@ -85,10 +96,10 @@
 
   proto._error = function (api, code, message, requestId) {
     var tips = {
-      NotAuthenticated: "Link your Alibaba Cloud account first.",
-      StatusNotAllowed: "Not possible in the current status.",
-      UserBusy: "You are already on a call.",
-      AgentNotReady: "Sign in to a skill group first."
+      NotAuthenticated: gettext("Link your Alibaba Cloud account first."),
+      StatusNotAllowed: gettext("Not possible in the current status."),
+      UserBusy: gettext("You are already on a call."),
+      AgentNotReady: gettext("Sign in to a skill group first.")
     };
     var error = {
       errorApi: api, errorCode: code, errorMsg: message,
@@ -101,8 +112,14 @@
 
   // --- OpenAPI through the CRM's proxy ----------------------------------------------------------
 
-  proto._api = function (api, params) {
+  // An OpenAPI call through the proxy. A failure is reported (onErrorNotify) and thrown; with
+  // `deferReport` it is only thrown, as {report: function}, for the caller to report it or not.
+  proto._api = function (api, params, deferReport) {
     var c = this.config, self = this;
+    var fail = function (code, message, requestId) {
+      var report = function () { return self._error(api, code, message, requestId); };
+      return deferReport ? { report: report } : report();
+    };
     var path = c.ajaxPath || "/";
     var url = (c.ajaxOrigin || "") + path + (path.indexOf("?") >= 0 ? "&" : "?") +
       encodeURIComponent(c.ajaxApiParamName || "action") + "=" + encodeURIComponent(api);
@@ -123,26 +140,41 @@
     return fetch(url, init).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok || data.success === false) {
-          throw self._error(api, data.errorCode || data.code || "HttpError" + resp.status,
+          throw fail(data.errorCode || data.code || "HttpError" + resp.status,
             data.message || resp.statusText, data.requestId);
         }
         return data;
       });
     }, function (e) {
-      throw self._error(api, "NetworkError", String(e && e.message || e));
+      throw fail("NetworkError", String(e && e.message || e));
     });
   };
 
+  // The agent's login info and skill groups. Both calls at once (neither needs the other's
+  // answer), and one start-up at a time: a register() while the constructor's is under way
+  // waits for it instead of asking again.
   proto._loadAgent = function () {
     var self = this;
     if (this._loginInfo && this._skillLevels) return Promise.resolve(true);
-    return this._api("RequestLoginInfo", {}).then(function (data) {
-      self._loginInfo = data.loginInfo;
-      return self._api("ListSkillGroupsOfUser", {});
-    }).then(function (data) {
-      self._skillLevels = data.skillLevels || [];
-      return true;
-    }).catch(function () { return false; });
+    if (!this._loading) {
+      this._loading = Promise.allSettled([
+        this._api("RequestLoginInfo", {}, true), this._api("ListSkillGroupsOfUser", {}, true)
+      ]).then(function (answers) {
+        // One report for the start-up, the first call's (as when they ran one after the other).
+        var failed = answers.filter(function (a) { return a.status === "rejected"; })[0];
+        if (failed) {
+          if (failed.reason && failed.reason.report) failed.reason.report();
+          return false;
+        }
+        self._loginInfo = answers[0].value.loginInfo;
+        self._skillLevels = answers[1].value.skillLevels || [];
+        return true;
+      }).catch(function () { return false; }).then(function (ok) {
+        self._loading = null;
+        return ok;
+      });
+    }
+    return this._loading;
   };
 
   // --- the agent server -------------------------------------------------------------------------
@@ -488,7 +520,7 @@
     if (typeof host === "string") host = document.getElementById(host);
     if (!host) return;
     var self = this;
-    var root = el("div", { "class": "wbsdk", role: "region", "aria-label": "Softphone" });
+    var root = el("div", { "class": "wbsdk", role: "region", "aria-label": gettext("Softphone") });
     if (this.config.width) root.style.width = this.config.width + "px";
     if (this.config.height) root.style.minHeight = this.config.height + "px";
     if (this.config.header !== false) {
@@ -508,8 +540,8 @@
     root.appendChild(this._callEl);
     var dial = el("div", { "class": "wbsdk-dial" });
     this._numberEl = el("input", {
-      "class": "wbsdk-number", type: "tel", placeholder: "Number to call",
-      "aria-label": "Number to call"
+      "class": "wbsdk-number", type: "tel", placeholder: gettext("Number to call"),
+      "aria-label": gettext("Number to call")
     });
     dial.appendChild(this._numberEl);
     var pad = el("div", { "class": "wbsdk-pad" });
@@ -523,15 +555,15 @@
     var controls = el("div", { "class": "wbsdk-controls" });
     this._buttons = {};
     [
-      ["signin", "Sign in", function () { self.register(self._checkedGroups()); }],
-      ["call", "Call", function () { self.call(self._numberEl.value.trim()); }],
-      ["answer", "Answer", function () { self.answer(); }],
-      ["hangup", "Hang up", function () { self.hangUp(); }],
-      ["hold", "Hold", function () { self.callHold(); }],
-      ["retrieve", "Retrieve", function () { self.callRetrieve(); }],
-      ["ready", "Ready", function () { self.ready(); }],
-      ["break", "Break", function () { self.applyForBreak(); }],
-      ["signout", "Sign out", function () { self.logOut(); }]
+      ["signin", gettext("Sign in"), function () { self.register(self._checkedGroups()); }],
+      ["call", gettext("Call"), function () { self.call(self._numberEl.value.trim()); }],
+      ["answer", gettext("Answer"), function () { self.answer(); }],
+      ["hangup", gettext("Hang up"), function () { self.hangUp(); }],
+      ["hold", gettext("Hold"), function () { self.callHold(); }],
+      ["retrieve", gettext("Retrieve"), function () { self.callRetrieve(); }],
+      ["ready", gettext("Ready"), function () { self.ready(); }],
+      ["break", gettext("Break"), function () { self.applyForBreak(); }],
+      ["signout", gettext("Sign out"), function () { self.logOut(); }]
     ].forEach(function (spec) {
       var b = el("button", { type: "button", "class": "wbsdk-" + spec[0] }, spec[1]);
       b.addEventListener("click", spec[2]);
@@ -555,7 +587,7 @@
     if (!this._groupsEl) return;
     var box = this._groupsEl;
     box.textContent = "";
-    box.appendChild(el("legend", {}, "Skill groups"));
+    box.appendChild(el("legend", {}, gettext("Skill groups")));
     (this._skillLevels || []).forEach(function (level) {
       var label = el("label", {});
       var input = el("input", { type: "checkbox", value: level.skill.skillGroupId });
@@ -566,7 +598,8 @@
     });
     if (this._loginInfo && this._agentEl) {
       this._agentEl.textContent =
-        this._loginInfo.displayName + " \u00b7 ext. " + this._loginInfo.extension;
+        this._loginInfo.displayName + " \u00b7 " +
+        fill(gettext("ext. %(extension)s"), { extension: this._loginInfo.extension });
     }
   };
 
@@ -577,16 +610,18 @@
   proto._draw = function () {
     if (!this._root) return;
     var s = this._status, call = this._call, b = this._buttons;
-    this._statusEl.textContent = LABELS[s];
+    this._statusEl.textContent = gettext(LABELS[s]);
     this._root.setAttribute("data-status", String(s));
     if (s === S.READY || s === S.SIGNED_IN) this._showError("");
     var waiting = s === S.UNREGISTERED && this._waiting && this._waiting.call;
-    this._callEl.textContent = call || waiting
-      ? (waiting ? "Call in progress: " : "") +
-        ((call || waiting).direction === "inbound"
-          ? "From " + ((call || waiting).caller || "withheld number")
-          : "To " + (call || waiting).callee) +
-        " \u00b7 " + (call || waiting).state + (waiting ? ". Sign in to resume it." : "")
+    var shown = call || waiting;
+    // shown.state is the protocol's word (CCC), shown as it is.
+    this._callEl.textContent = shown
+      ? (waiting ? gettext("Call in progress:") + " " : "") +
+        (shown.direction === "inbound"
+          ? fill(gettext("From %(number)s"), { number: shown.caller || gettext("withheld number") })
+          : fill(gettext("To %(number)s"), { number: shown.callee })) +
+        " \u00b7 " + shown.state + (waiting ? ". " + gettext("Sign in to resume it.") : "")
       : "";
     this._groupsEl.hidden = !(s === S.UNREGISTERED || s === S.SIGNED_OUT);
     b.signin.disabled = !(s === S.UNREGISTERED || s === S.SIGNED_OUT);

@@ -697,6 +697,7 @@
     var talking = TALKING.indexOf(s) >= 0;
     bar.setAttribute("data-agent", st);
     bar.setAttribute("data-status", String(s));
+    // "ready" exactly while the agent is Ready to take calls (benchmarks/softphone_ready.py).
     document.documentElement.dataset.softphone = s === READY ? "ready" : "";
 
     // State selector: what the agent is; call states and after-call work shown, not chosen.
