@@ -80,7 +80,7 @@ def _relink_message() -> str:
 
 
 def _not_linked_message() -> str:
-    return _("No %(provider)s account is linked: use “Retrieval Aliyun Token” first.") % _p()
+    return _("No %(provider)s account is linked: link it on your profile page first.") % _p()
 
 
 def _no_refresh_token_message() -> str:

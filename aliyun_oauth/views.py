@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -81,6 +82,17 @@ def callback(request):
     return redirect("home")
 
 
+def _back(request):
+    """Back to the form's ``next`` (a local URL, e.g. the console showing the profile page), else
+    the home page."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("home")
+
+
 @login_required
 @require_POST
 def refresh(request):
@@ -96,7 +108,7 @@ def refresh(request):
             request,
             _("Your %(provider)s token was refreshed.") % {"provider": client.provider_name()},
         )
-    return redirect("home")
+    return _back(request)
 
 
 @login_required
@@ -111,4 +123,4 @@ def revoke(request):
         (messages.success if outcome.upstream_revoked else messages.warning)(
             request, outcome.message
         )
-    return redirect("home")
+    return _back(request)

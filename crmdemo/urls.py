@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("aliyun/ccc/", include("ccc_proxy.urls")),
     path("aliyun/", include("aliyun_oauth.urls")),
+    path("profile/", views.profile, name="profile"),
 ]
 if apps.is_installed("aliyun_sandbox"):
     urlpatterns.append(path("sandbox/", include("aliyun_sandbox.urls")))

@@ -13,7 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _link_from_home(page, sandbox, sign_in: bool):
-    page.get_by_role("link", name="Retrieval Aliyun Token").click()
+    page.locator("#caller-context").get_by_role(
+        "link", name="Link your Alibaba Cloud account"
+    ).click()
     expect(page).to_have_url(re.compile(re.escape(sandbox.signin_url)))
     if sign_in:
         page.fill("#username", EDWARD_UPN)
@@ -24,6 +26,13 @@ def _link_from_home(page, sandbox, sign_in: bool):
     # The workbench mounts the softphone once linked: let its first proxy calls finish before
     # the next click, or a revoke would answer one of them 401 (a console error).
     page.wait_for_load_state("networkidle")
+
+
+def _profile(page):
+    """The profile page, opened from the user menu in the console's frame: its account block."""
+    page.click(".usermenu summary")
+    page.get_by_role("link", name="Profile").click()
+    return page.frame_locator("#crm-frame").locator("#aliyun-account")
 
 
 def test_edward_links_refreshes_revokes_and_links_again(oauth_sandbox, edward, page):
@@ -37,13 +46,15 @@ def test_edward_links_refreshes_revokes_and_links_again(oauth_sandbox, edward, p
     page.fill("#id_username", "edward")
     page.fill("#id_password", "1234")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Hello edward")).to_be_visible()
-    block = page.locator("#aliyun-account")
-    expect(block).to_contain_text("Aliyun account information")
-    expect(block).to_contain_text("Unavailable")
+    expect(page.locator("#callbar")).to_be_visible()
+    block = _profile(page)
+    expect(block).to_contain_text("Alibaba Cloud account")
+    expect(block).to_contain_text("Not linked")
 
     _link_from_home(page, oauth_sandbox, sign_in=True)
     expect(page.locator(".messages")).to_contain_text("linked")
+    expect(page.locator(".messages")).to_be_hidden(timeout=10_000)  # it goes away by itself
+    block = _profile(page)
     expect(block.locator(".aliyun-upn")).to_have_text(EDWARD_UPN)
     expires = block.locator(".aliyun-expires")
     expect(expires).to_have_text(re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d$"))
@@ -52,17 +63,18 @@ def test_edward_links_refreshes_revokes_and_links_again(oauth_sandbox, edward, p
     assert [url.split("/aliyun/auth/callback")[1] for url in callbacks] == ["", "?resubmit=1"]
     first = LinkedAccount.objects.get(user=edward).access_token
 
-    page.get_by_role("button", name="Refresh Aliyun Token").click()
+    block.get_by_role("button", name="Renew the cloud sign-in").click()
     expect(page.locator(".messages")).to_contain_text("refreshed")
     page.wait_for_load_state("networkidle")
+    # Back on the console with the profile page in its frame.
     expect(block.locator(".aliyun-upn")).to_have_text(EDWARD_UPN)
     assert LinkedAccount.objects.get(user=edward).access_token != first
 
-    page.get_by_role("button", name="Revoke Aliyun Token").click()
+    block.get_by_role("button", name="Unlink the Alibaba Cloud account").click()
     expect(page.locator(".messages")).to_contain_text("revoked")
-    expect(block).to_contain_text("Unavailable")
+    expect(block).to_contain_text("Not linked")
     assert not LinkedAccount.objects.filter(user=edward).exists()
 
     _link_from_home(page, oauth_sandbox, sign_in=False)  # still signed in at the sandbox
-    expect(block.locator(".aliyun-upn")).to_have_text(EDWARD_UPN)
+    expect(_profile(page).locator(".aliyun-upn")).to_have_text(EDWARD_UPN)
     assert page.problems == []

@@ -44,9 +44,10 @@ def test_link_refresh_revoke_and_link_again(oauth_sandbox, edward, edward_client
         )
 
     home = edward_client.get("/").content.decode()
-    assert "Aliyun account information" in home and EDWARD_UPN in home
-    assert "Refresh Aliyun Token" in home and "Revoke Aliyun Token" in home
-    assert "Hello edward" in home and "/customers" in home
+    assert 'id="callbar"' in home and "/customers" in home
+    profile = edward_client.get("/profile/").content.decode()
+    assert "Alibaba Cloud account (for calls)" in profile and EDWARD_UPN in profile
+    assert "Renew the cloud sign-in" in profile and "Unlink the Alibaba Cloud account" in profile
 
     token = services.get_valid_token(edward)
     assert token.access_token == first_access and token.token_type == "AliyunSTS"
@@ -59,9 +60,13 @@ def test_link_refresh_revoke_and_link_again(oauth_sandbox, edward, edward_client
     assert row.refresh_token == first_refresh and row.id_token == id_token  # kept
     assert oauth_sandbox.tokens_issued() == 2  # the code exchange and the refresh
 
-    response = edward_client.post("/aliyun/revoke", follow=True)
+    # From the profile page: back to the console showing the profile page again.
+    response = edward_client.post("/aliyun/revoke", {"next": "/?page=/profile/"}, follow=True)
+    assert response.redirect_chain == [("/?page=/profile/", 302)]
     page = response.content.decode()
-    assert "revoked" in page and "Unavailable" in page and "Retrieval Aliyun Token" in page
+    assert "revoked" in page and 'src="/profile/"' in page
+    assert "Link your Alibaba Cloud account" in page
+    assert "Not linked" in edward_client.get("/profile/").content.decode()
     assert not LinkedAccount.objects.filter(user=edward).exists()
     assert oauth_sandbox.answers("/oauth/v1/revoke") == [200]  # the provider was told
     assert oauth_sandbox.refresh(first_refresh).status_code == 400  # and ended the grant
@@ -78,7 +83,7 @@ def test_no_token_code_or_secret_in_logs_or_pages(oauth_sandbox, edward, edward_
     row = LinkedAccount.objects.get(user=edward)
     secrets = [fields["code"], row.access_token, row.refresh_token, row.id_token]
     secrets.append(oauth_sandbox.client_secret)
-    pages = [edward_client.get("/").content.decode()]
+    pages = [edward_client.get(p).content.decode() for p in ("/", "/profile/")]
     pages.append(edward_client.post("/aliyun/refresh", follow=True).content.decode())
     row.refresh_from_db()
     secrets.append(row.access_token)
@@ -181,7 +186,8 @@ def test_manual_refresh_after_invalid_grant_says_link_again(oauth_sandbox, edwar
     row = LinkedAccount.objects.get(user=edward)
     oauth_client.revoke(oauth_client.provider_config(), row.refresh_token, "refresh_token")
     page = edward_client.post("/aliyun/refresh", follow=True).content.decode()
-    assert "link your Alibaba Cloud account again" in page and "Unavailable" in page
+    assert "link your Alibaba Cloud account again" in page
+    assert "Not linked" in edward_client.get("/profile/").content.decode()
 
 
 def test_get_valid_token_refreshes_near_expiry_and_on_rejection(
@@ -321,3 +327,15 @@ def test_resubmit_page_offers_continue_only_without_javascript(oauth_sandbox, ed
     # With JavaScript the form submits itself once; a visible button would invite a second,
     # identical callback while the first is in flight.
     assert "<noscript>" in page and page.index("<noscript>") < page.index("<button")
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", ""]
+)
+def test_refresh_and_revoke_go_home_for_a_next_that_is_not_local(
+    oauth_sandbox, edward, edward_client, target
+):
+    link(edward_client)
+    for path in ("/aliyun/refresh", "/aliyun/revoke"):
+        response = edward_client.post(path, {"next": target})
+        assert response.status_code == 302 and response["Location"] == "/"

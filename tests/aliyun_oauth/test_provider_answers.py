@@ -149,7 +149,8 @@ def test_a_narrower_grant_is_named_to_the_agent_and_in_the_log(
     assert response.status_code == 302
     page = edward_client.get(response["Location"]).content.decode()
     assert "did not grant the scope /acs/ccc" in page and "The softphone needs /acs/ccc" in page
-    assert "did not grant: /acs/ccc" in page  # the account block keeps saying it
+    profile = edward_client.get("/profile/").content.decode()
+    assert "did not grant: /acs/ccc" in profile  # the profile page keeps saying it
     warning = next(r for r in caplog.records if "granted less than requested" in r.getMessage())
     assert warning.levelno == logging.WARNING and "/acs/ccc" in warning.getMessage()
 
@@ -161,7 +162,7 @@ def test_a_wider_grant_is_logged_at_info(fake_provider, edward, edward_client, c
     assert response.status_code == 302
     info = next(r for r in caplog.records if "granted more than requested" in r.getMessage())
     assert info.levelno == logging.INFO and "/acs/ram" in info.getMessage()
-    assert "did not grant" not in edward_client.get("/").content.decode()
+    assert "did not grant" not in edward_client.get("/profile/").content.decode()
 
 
 # --- 3. Diagnosable failures ----------------------------------------------------------------

@@ -70,12 +70,12 @@ def test_account_summary_has_no_token_values(edward):
         assert secret not in repr(summary)
 
 
-def test_home_block_linked_and_unlinked(edward, edward_client):
-    page = edward_client.get("/").content.decode()
-    assert "Unavailable" in page and 'href="/aliyun/auth"' in page
+def test_profile_block_linked_and_unlinked(edward, edward_client):
+    page = edward_client.get("/profile/").content.decode()
+    assert "Not linked" in page and 'href="/aliyun/auth"' in page
     _account(edward)
-    page = edward_client.get("/").content.decode()
-    assert "edward@crmdemo.onaliyun.com" in page and "Token expires" in page
+    page = edward_client.get("/profile/").content.decode()
+    assert "edward@crmdemo.onaliyun.com" in page and "Cloud sign-in valid until" in page
     assert page.count('name="csrfmiddlewaretoken"') >= 3  # refresh, revoke, sign out
     for secret in (ACCESS, REFRESH, ID_TOKEN):
         assert secret not in page

@@ -73,6 +73,18 @@ def test_resets_changed_demo_password(settings, client):
     assert login(client, "Edward", "1234")
 
 
+def test_rerun_keeps_signed_in_users_signed_in(settings, client):
+    """A restart runs bootstrap_demo again: a password that is already right is not re-hashed,
+    so the session auth hash stays and the agent is not signed out."""
+    settings.DEBUG = True
+    run()
+    assert login(client, "edward", "1234")
+    assert client.get("/customers/").status_code == 200
+    run()
+    page = client.get("/customers/")
+    assert page.status_code == 200, "signed out by bootstrap_demo"
+
+
 def test_refuses_when_debug_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="--force"):

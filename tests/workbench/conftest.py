@@ -12,6 +12,8 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 EDWARD_UPN = "edward@crmdemo.onaliyun.com"
+# The call bar's hang-up: the primary action while on a call, "Decline" while ringing.
+HANG_UP = "#cb-primary[data-action=hangup], .cb-decline:visible"
 ARTIFACTS = "test-artifacts"
 
 
@@ -57,12 +59,16 @@ def sign_in(page, crm_url, username="edward", password="1234"):
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=f"Hello {username}")).to_be_visible()
+    expect(page.locator("#callbar")).to_be_visible()
+    expect(page.locator(".usermenu summary")).to_have_text(username)
 
 
 def link_sandbox_account(page, sandbox, upn=EDWARD_UPN, password="1234"):
-    """From the workbench: "Retrieval Aliyun Token", sign in at the sandbox, consent."""
-    page.get_by_role("link", name="Retrieval Aliyun Token").click()
+    """From the console: "Link your Alibaba Cloud account", sign in at the sandbox, consent;
+    ends on the console with the account shown on the profile page."""
+    page.locator("#caller-context").get_by_role(
+        "link", name="Link your Alibaba Cloud account"
+    ).click()
     expect(page).to_have_url(re.compile(re.escape(sandbox.signin_url)))
     if page.locator("#username").count():
         page.fill("#username", upn)
@@ -70,7 +76,11 @@ def link_sandbox_account(page, sandbox, upn=EDWARD_UPN, password="1234"):
         page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Authorize").click()
     expect(page).to_have_url(re.compile(re.escape(sandbox.crm_url) + r"/(\?.*)?$"))
-    expect(page.locator("#aliyun-account .aliyun-upn")).to_have_text(upn)
+    expect(page.locator("#cb-state")).to_be_enabled()
+    profile = page.context.new_page()
+    profile.goto(sandbox.crm_url + "/profile/")
+    expect(profile.locator("#aliyun-account .aliyun-upn")).to_have_text(upn)
+    profile.close()
 
 
 def logged(page):
@@ -94,16 +104,19 @@ def wait_status(page, code, timeout=10_000):
 
 
 def go_ready(page):
-    """Sign the softphone in to its skill groups and go Ready (status 3); on 2.x signing in
-    makes the agent ready."""
-    page.wait_for_selector(".wbsdk-groups input")
-    page.click(".wbsdk-signin")
-    if page.locator(".wbsdk-v2").count():
-        wait_status(page, 3)
-        return
-    wait_status(page, 2)
-    page.click(".wbsdk-ready")
+    """Choose Ready in the call bar: the softphone signs in to its skill groups and goes Ready
+    (status 3); the console says so with ``data-softphone="ready"``."""
+    page.wait_for_selector(".wbsdk-groups input", state="attached")
+    page.select_option("#cb-state", "ready")
     wait_status(page, 3)
+    expect(page.locator("html")).to_have_attribute("data-softphone", "ready")
+
+
+def open_softphone(page):
+    """Open the SDK's own panel (skill groups, its buttons) from the call bar."""
+    if page.locator("#softphone-panel").is_hidden():
+        page.click("#softphone-toggle")
+    expect(page.locator("#softphone-panel")).to_be_visible()
 
 
 @pytest.fixture

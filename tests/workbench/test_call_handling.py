@@ -9,7 +9,14 @@ from playwright.sync_api import expect
 from aliyun_sandbox.telephony import agent_server
 from customers.models import CallRecord
 from customers.services import ensure_customer
-from tests.workbench.conftest import go_ready, link_sandbox_account, logged, sign_in, wait_status
+from tests.workbench.conftest import (
+    HANG_UP,
+    go_ready,
+    link_sandbox_account,
+    logged,
+    sign_in,
+    wait_status,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +41,7 @@ def test_refused_notes_show_the_servers_reason_and_stay_in_the_form(ready, simul
     page = ready
     simulator.ring(MISS_LU)
     wait_status(page, 6)
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     notes = "Call back on Monday\u0007"
     # A typed BEL is what a paste can bring: the form sends it, the server refuses it.
@@ -70,9 +77,18 @@ def test_double_clicks_on_answer_and_hang_up_send_one_request_and_leave_no_error
     error = page.locator(".wbsdk-error")
     simulator.ring(MISS_LU)
     wait_status(page, 6)
-    page.dblclick(".wbsdk-answer")
+    # The call bar's one primary action: a double click on Answer answers once and never hangs
+    # up the call it just answered (the button turned into Hang up under the pointer).
+    page.dblclick("#cb-primary[data-action=answer]")
     wait_status(page, 9)
-    page.dblclick(".wbsdk-hangup")
+    # The second click of a double click that lands after the button became Hang up.
+    page.evaluate(
+        "document.getElementById('cb-primary')"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true, detail: 2}))"
+    )
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.workbench.getStatusCode()") == 9
+    page.dblclick("#cb-primary[data-action=hangup]")
     after_call(page, v2)
     page.wait_for_timeout(500)  # a second request, had one left, is answered by now
     expect(error).to_be_empty()
@@ -80,15 +96,15 @@ def test_double_clicks_on_answer_and_hang_up_send_one_request_and_leave_no_error
 
     # An error shown during a call goes with the next status change.
     if v2:  # 2.x: after-call work until Ready
-        page.click(".wbsdk-ready")
+        page.select_option("#cb-state", "ready")
         wait_status(page, 3)
     simulator.ring(MISS_LU)
     wait_status(page, 6)
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
     page.evaluate("window.workbench.answer()")  # not while talking: the softphone says so
     expect(error).not_to_be_empty()
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     after_call(page, v2)
     expect(error).to_be_empty()
     logged(page)
@@ -108,7 +124,8 @@ def test_the_2x_softphone_stops_polling_when_the_crm_sign_in_ends(ready, demo, m
     )
     other = page.context.new_page()
     other.goto(demo.crm_url + "/customers/")
-    other.get_by_role("button", name="Sign Out").click()
+    other.click(".usermenu summary")
+    other.get_by_role("button", name="Sign out").click()
     expect(page.locator("#wb-notice")).to_contain_text("sign in again")
     expect(page.locator(".wbsdk-error")).to_contain_text("sign in again")
     before = len(asked)
@@ -122,17 +139,17 @@ def test_a_2x_call_resumed_after_a_reload_pops_its_chooser_again(ready, simulato
     brother, _ = ensure_customer("Mr Lu's brother", ["+86 135 0123 45678"])
     simulator.ring(MR_LU)
     wait_status(page, 6)
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
     expect(pop).to_have_attribute("data-kind", "chooser")
     page.once("dialog", lambda dialog: dialog.accept())  # "leave the page during a call?"
     page.reload()
-    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
-    page.click(".wbsdk-signin")
+    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
+    page.select_option("#cb-state", "ready")  # signing in resumes the call
     wait_status(page, 9)
     expect(pop).to_have_attribute("data-kind", "chooser")
     pop.locator(f".wb-chooser button[data-id='{brother.pk}']").click()
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 5)
     logged(page)
     assert CallRecord.objects.get().customer == brother

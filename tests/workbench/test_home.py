@@ -48,7 +48,9 @@ def link(user):
 def test_not_linked_shows_the_link_and_loads_no_sdk(client, edward):
     client.force_login(edward)
     html = client.get("/").content.decode()
-    assert "Hello edward" in html and "Customer list" in html and "Sign Out" in html
+    assert 'id="callbar"' in html and 'target="crm">Customers</a>' in html
+    assert html.count("Sign out") == 1  # one, in the user menu
+    assert "Aliyun Token" not in html and "aliyun-expires" not in html  # now on the profile page
     assert "Not linked" in html and 'href="/aliyun/auth"' in html
     assert "workbench-sdk.js" not in html
     config = config_of(html)
@@ -113,5 +115,65 @@ def test_workbench_needs_sign_in(client):
 def test_without_the_customers_permission_no_frame_but_a_message(client, django_user_model):
     client.force_login(django_user_model.objects.create_user("guest", password="x-pw-123"))
     html = client.get("/").content.decode()
-    assert 'id="crm-frame"' not in html and "may not view customers" in html
+    assert 'src="/profile/"' in html and "may not view customers" in html  # no 403 frame
     assert config_of(html)["canViewCustomers"] is False
+
+
+def test_profile_shows_the_account_in_plain_words_and_never_a_token(client, edward):
+    client.force_login(edward)
+    html = client.get("/profile/").content.decode()
+    assert "Not linked" in html and 'href="/aliyun/auth"' in html
+    link(edward)
+    html = client.get("/profile/").content.decode()
+    assert "edward@crmdemo.onaliyun.com" in html
+    assert "Renew the cloud sign-in" in html and "Unlink the Alibaba Cloud account" in html
+    assert "Aliyun Token" not in html and "does not look like yours" not in html
+    for secret in ('"a"', '"r"', '"i"'):  # the stored tokens' values
+        assert f"value={secret}" not in html
+    assert 'action="/i18n/setlang/"' in html
+
+
+def test_profile_warns_when_the_cloud_account_looks_like_someone_elses(client, edward):
+    from aliyun_oauth.models import LinkedAccount
+
+    link(edward)
+    LinkedAccount.objects.filter(user=edward).update(upn="sissi@crmdemo.onaliyun.com", name="Sissi")
+    client.force_login(edward)
+    html = client.get("/profile/").content.decode()
+    assert "does not look like yours" in html
+
+
+@pytest.mark.parametrize(
+    ("username", "full", "upn", "name", "other"),
+    [
+        ("edward", "", "edward@crmdemo.onaliyun.com", "Edward", False),
+        ("edward", "", "ed.ward@x.com", "", False),  # a part of the name
+        ("wang", "Wang Wei", "wei.w@x.com", "", False),  # the full name
+        ("edward", "", "sissi@crmdemo.onaliyun.com", "Sissi", True),
+        ("edward", "", "", "", False),  # nothing to compare: not a warning
+        ("王伟", "", "王伟@x.com", "", False),
+        ("王伟", "", "李娜@x.com", "李娜", True),
+    ],
+)
+def test_looks_like_someone_else(django_user_model, username, full, upn, name, other):
+    from workbench.views import looks_like_someone_else
+
+    first, _, last = full.partition(" ")
+    user = django_user_model(username=username, first_name=first, last_name=last)
+    assert looks_like_someone_else(user, {"upn": upn, "name": name}) is other
+
+
+def test_unknown_accept_language_falls_back_and_zh_is_chosen(client, edward):
+    client.force_login(edward)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="xx-YY").content.decode()
+    assert '<html lang="en' in html
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert '<html lang="zh-hans"' in html and "接听" in html and "退出登录" in html
+
+
+def test_profile_in_chinese_names_the_provider_in_chinese(client, edward):
+    link(edward)
+    client.force_login(edward)
+    html = client.get("/profile/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "阿里云账号（用于通话）" in html and "解除关联阿里云账号" in html
+    assert "account (for calls)" not in html and "Unlink the" not in html

@@ -17,7 +17,14 @@ import pytest
 from playwright.sync_api import expect
 
 from customers.models import CallRecord, Customer
-from tests.workbench.conftest import go_ready, link_sandbox_account, logged, sign_in, wait_status
+from tests.workbench.conftest import (
+    HANG_UP,
+    go_ready,
+    link_sandbox_account,
+    logged,
+    sign_in,
+    wait_status,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,28 +39,24 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
 
     def ready_again():
         if v2:
-            page.click(".wbsdk-ready")
+            page.select_option("#cb-state", "ready")
         wait_status(page, 3)
 
     crm = page.frame_locator("#crm-frame")
     pop = page.locator("#screen-pop")
 
-    # Sign in: the workbench greets Edward; without a linked account the panel says so.
+    # Sign in: the console; without a linked account the context column says so.
     sign_in(page, demo.crm_url)
-    expect(page.locator("#aliyun-account")).to_contain_text("Unavailable")
-    expect(page.locator("#softphone-panel")).to_contain_text("Not linked")
+    expect(page.locator("#caller-context")).to_contain_text("Not linked")
+    expect(page.locator("#cb-state")).to_be_disabled()
     expect(crm.get_by_role("heading", name="Customers")).to_be_visible()
     shots(page, "not-linked")
 
     # Link the sandbox cloud account; the softphone registers and goes ready.
     link_sandbox_account(page, demo)
-    if v2:  # 2.x: signing in to the skill groups makes the agent ready
-        page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
-        page.click(".wbsdk-signin")
-        wait_status(page, 3)
-    else:
-        go_ready(page)
+    go_ready(page)  # the call bar's selector: sign in (1.x: then Ready)
     expect(page.locator(".wbsdk-status")).to_have_text("Ready")
+    expect(page.locator("#cb-state")).to_have_value("ready")
     shots(page, "ready")
 
     # The simulator rings from Mr Lu's number: his card pops in the workbench.
@@ -61,19 +64,25 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     simulator.ring(MR_LU)
     wait_status(page, 6)
     expect(pop).to_contain_text("Mr Lu")
+    expect(pop.locator(".wb-pop-title")).to_have_text("Incoming call \u00b7 Mr Lu")
+    expect(page.locator(".cb-name")).to_have_text("Mr Lu")
     expect(crm.get_by_role("heading", name="Mr Lu")).to_be_visible()
     expect(crm.locator("#calls")).to_be_visible()  # recent calls and notes on the card
     shots(page, "screen-pop")
 
     # Answer, then open another customer's page mid-call: the call and the panel survive.
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
-    page.get_by_role("link", name="Customer list").click()
+    # Never "Calling" while talking: the card and the bar say the call's real state.
+    expect(pop.locator(".wb-pop-title")).to_have_text("On the call \u00b7 Mr Lu")
+    expect(page.locator(".cb-phase")).to_have_text("On the call")
+    page.locator(".topbar").get_by_role("link", name="Customers").click()
     crm.get_by_role("link", name="Miss Lu", exact=True).click()
     expect(crm.get_by_role("heading", name="Miss Lu")).to_be_visible()
     assert page.evaluate("window.workbench === window.__sameWorkbench")
     assert page.evaluate("window.workbench.getStatusCode()") == 9
     expect(page.locator(".wbsdk-callinfo")).to_contain_text(f"From {MR_LU}")
+    expect(page.locator(".cb-number")).to_have_text(MR_LU)
     # Clicking a number now says why it cannot dial.
     crm.locator("a.phone", has_text=MISS_LU).click()
     expect(crm.locator(".dial-reason")).to_contain_text("on a call")
@@ -81,26 +90,31 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     page.wait_for_timeout(1200)  # talk for a moment: the duration is at least a second
 
     # Hang up and add a note: the call shows on Mr Lu's page with its duration.
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, ended)
     expect(pop).to_have_attribute("data-outcome", "completed")
     expect(pop.locator(".wb-pop-outcome")).to_have_text(re.compile(r"^Completed, [1-9]\d* s$"))
+    expect(page.locator(".wb-wrapup .wb-wrapup-outcome")).to_have_text(
+        re.compile(r"^Completed, [1-9]\d* s$")
+    )
     page.fill(".wb-wrapup textarea", "Asked for the 2018 demo invoice")
     page.get_by_role("button", name="Save notes").click()
     expect(page.locator(".wb-wrapup-status")).to_have_text("Saved.")
-    page.get_by_role("link", name="Customer list").click()
+    expect(page.locator(".wb-wrapup")).to_have_count(0)  # saved: the form goes
+    page.locator(".topbar").get_by_role("link", name="Customers").click()
     crm.get_by_role("link", name="Mr Lu", exact=True).click()
     row = crm.locator("#calls tbody tr").first
     expect(row).to_contain_text("Asked for the 2018 demo invoice")
     expect(row).to_contain_text("completed")
     expect(row.locator(".duration")).to_have_text(re.compile(r"^[1-9]\d* s$"))
-    # The floating button hides the panel (changeVisible) and shows it again.
+    # The call bar's Softphone button shows the SDK's own panel (changeVisible) and hides it.
+    expect(page.locator("#softphone-panel")).to_be_hidden()
+    page.click("#softphone-toggle")
+    expect(page.locator(".wbsdk")).to_be_visible()
     page.click("#softphone-toggle")
     expect(page.locator("#softphone-panel")).to_be_hidden()
     assert page.get_attribute(".wbsdk", "hidden") is not None  # changeVisible(false)
     shots(page, "call-logged")
-    page.click("#softphone-toggle")
-    expect(page.locator(".wbsdk")).to_be_visible()
     logged(page)
     record = CallRecord.objects.get(direction="inbound")
     assert record.contact_id.startswith("job-") == v2  # 2.x: the call's id is its jobId
@@ -111,9 +125,10 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
 
     # Click-to-dial Miss Lu (on 2.x from after-call work): the simulator sees the outbound call
     # and plays her answering.
-    page.get_by_role("link", name="Customer list").click()
+    page.locator(".topbar").get_by_role("link", name="Customers").click()
     crm.locator("a.phone", has_text=MISS_LU).click()
     wait_status(page, 8)
+    expect(page.locator(".cb-direction")).to_have_text("Outbound")
     expect(pop).to_contain_text(MISS_LU)
     expect(pop.locator(".wb-pop-customer")).to_have_text("Miss Lu \u00b7 Alibaba Cloud demo")
     row = simulator.call_row(MISS_LU)
@@ -122,7 +137,7 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     row.locator("button.answer").click()
     wait_status(page, 10)
     shots(page, "outbound")
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, ended)
     expect(pop).to_have_attribute("data-outcome", "completed")
     ready_again()
@@ -155,14 +170,16 @@ def test_the_whole_journey(page, demo, simulator, shots, v2):
     expect(pop).to_have_attribute("data-kind", "anonymous")
     expect(pop).to_contain_text("Anonymous caller")
     expect(crm.get_by_role("heading", name="Customers")).to_be_visible()
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     expect(pop).to_have_attribute("data-outcome", "missed")
     logged(page)
 
-    # Revoke: the panel shows the softphone as not linked.
-    page.get_by_role("button", name="Revoke Aliyun Token").click()
+    # Unlink on the profile page: the console shows the softphone as not linked.
+    page.click(".usermenu summary")
+    page.get_by_role("link", name="Profile").click()
+    crm.get_by_role("button", name="Unlink the Alibaba Cloud account").click()
     expect(page.locator(".messages")).to_contain_text("revoked")
-    expect(page.locator("#softphone-panel")).to_contain_text("Not linked")
+    expect(page.locator("#caller-context")).to_contain_text("Not linked")
     assert page.evaluate("typeof window.workbench") == "undefined"
     shots(page, "revoked")
 

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from aliyun_oauth import services as oauth_services
 from customers.models import CallRecord
-from tests.workbench.conftest import link_sandbox_account, logged, sign_in, wait_status
+from tests.workbench.conftest import HANG_UP, link_sandbox_account, logged, sign_in, wait_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.ccc2x, pytest.mark.django_db(transaction=True)]
 
@@ -80,12 +80,12 @@ def test_the_2x_softphone_journey(page, demo, simulator, shots, settings, token_
     edward = get_user_model().objects.get(username="edward")
     token = oauth_services.get_valid_token(edward).access_token
     assert token.startswith("ot-") == (token_format == "opaque")  # opaque: bearer mode
-    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
+    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
     page.evaluate(RECORD_HOOKS)
     expect(page.locator(".wbsdk-header")).to_have_text("Softphone 2.x")
 
     # Sign in to both skill groups: register = sign in + ready.
-    page.click(".wbsdk-signin")
+    page.select_option("#cb-state", "ready")  # the call bar: register = sign in + ready
     wait_status(page, 3)
     state, (device,) = ccc_view(page, demo.crm_url)
     assert state["State"] == "READY" and device["DeviceId"].startswith("ACC-SANDBOX-")
@@ -103,19 +103,19 @@ def test_the_2x_softphone_journey(page, demo, simulator, shots, settings, token_
     (coming,) = hooks(page, "onCallComing")
     assert coming["caller"] == MR_LU and coming["callType"] == "INBOUND"
     assert coming["jobId"].startswith("job-") and coming["callContext"]["JobId"] == coming["jobId"]
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
     assert hooks(page, "onCallEstablish")[0]["callContext"]["JobId"] == coming["jobId"]
-    page.click(".wbsdk-hold")
+    page.click(".cb-hold")
     wait_status(page, 12)
-    page.click(".wbsdk-retrieve")
+    page.click(".cb-hold[aria-pressed=true]")
     wait_status(page, 9)
     shots(page, "inbound-talking")
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 5)  # after-call work (UserState WORKING)
     assert hooks(page, "onHangUp") == ["inbound"]
     assert hooks(page, "onCallRelease")[0]["callContext"]["JobId"] == coming["jobId"]
-    page.click(".wbsdk-ready")
+    page.select_option("#cb-state", "ready")
     wait_status(page, 3)
 
     # A call the sandbox refuses: onErrorNotify gets its code and request id, nothing changes.
@@ -131,8 +131,12 @@ def test_the_2x_softphone_journey(page, demo, simulator, shots, settings, token_
     assert page.evaluate("window.workbench.getStatusCode()") == 3
 
     # Call out: dialing (8) until the simulator's remote party answers (10), then hang up.
-    page.fill(".wbsdk-number", MISS_LU)
-    page.click(".wbsdk-call")
+    # The call bar's keypad, opened on demand, dials a typed number.
+    expect(page.locator("#cb-keypad-pop")).to_be_hidden()
+    page.click(".cb-keypad")
+    page.fill(".cb-dial-number", MISS_LU)
+    page.click(".cb-dial")
+    expect(page.locator("#cb-keypad-pop")).to_be_hidden()
     wait_status(page, 8)
     (dialing,) = hooks(page, "onCallDialing")
     assert dialing["callee"] == MISS_LU and dialing["callType"] == "OUTBOUND"
@@ -140,15 +144,15 @@ def test_the_2x_softphone_journey(page, demo, simulator, shots, settings, token_
     expect(row).to_have_class("ringing")
     row.locator("button.answer").click()
     wait_status(page, 10)
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 5)
     assert hooks(page, "onHangUp") == ["inbound", "outbound"]
 
     # A break from after-call work, then ready again.
-    page.click(".wbsdk-break")
+    page.select_option("#cb-state", "break:rest")
     wait_status(page, 2)
     assert ccc_view(page, demo.crm_url)[0]["State"] == "BREAK"
-    page.click(".wbsdk-ready")
+    page.select_option("#cb-state", "ready")
     wait_status(page, 3)
     shots(page, "ready-again")
 
@@ -180,25 +184,25 @@ def test_a_reload_mid_call_resumes_the_call_on_sign_in(page, demo, simulator):
     call log goes on with the same record (the jobId) to its end and wrap-up notes."""
     sign_in(page, demo.crm_url)
     link_sandbox_account(page, demo)
-    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
-    page.click(".wbsdk-signin")
+    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
+    page.select_option("#cb-state", "ready")
     wait_status(page, 3)
     (first_device,) = ccc_view(page, demo.crm_url)[1]
     simulator.ring(MR_LU)
     wait_status(page, 6)
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
     page.once("dialog", lambda dialog: dialog.accept())  # "leave the page during a call?"
     page.reload()
-    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
+    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
     page.evaluate(RECORD_HOOKS)
-    page.click(".wbsdk-signin")
+    page.select_option("#cb-state", "ready")  # signing in resumes the call, not Ready
     wait_status(page, 9)
     (established,) = hooks(page, "onCallEstablish")
     assert established["callContext"]["CallType"] == "INBOUND"
     (device,) = ccc_view(page, demo.crm_url)[1]
     assert device["DeviceId"] != first_device["DeviceId"]
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 5)
     pop = page.locator("#screen-pop")
     expect(pop).to_have_attribute("data-outcome", "completed")

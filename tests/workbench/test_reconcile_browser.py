@@ -21,8 +21,8 @@ MR_LU, MISS_LU = "135012345678", "135012345679"
 
 def open_softphone(page, url):
     page.goto(url)
-    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input")
-    page.click(".wbsdk-signin")  # 2.x: sign in = ready
+    page.wait_for_selector(".wbsdk-v2 .wbsdk-groups input", state="attached")
+    page.select_option("#cb-state", "ready")  # 2.x: sign in = ready
     wait_status(page, 3)
 
 
@@ -49,7 +49,7 @@ def test_calls_the_browser_missed_are_settled_by_reconcile(page, demo, simulator
     open_softphone(page, demo.crm_url + "/")
     simulator.ring(MR_LU)
     wait_status(page, 6)
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
     logged(page)
     page.close(run_before_unload=False)

@@ -10,9 +10,11 @@ from playwright.sync_api import expect
 from customers.models import CallRecord, Customer
 from customers.services import ensure_customer
 from tests.workbench.conftest import (
+    HANG_UP,
     go_ready,
     link_sandbox_account,
     logged,
+    open_softphone,
     sign_in,
     wait_status,
 )
@@ -41,7 +43,7 @@ def test_several_matches_offer_a_chooser_and_the_choice_is_logged(ready, simulat
     pop.get_by_role("button", name=re.compile("Mr Lu's brother")).click()
     expect(crm.get_by_role("heading", name="Mr Lu's brother")).to_be_visible()
     shots(page, "chooser")
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     expect(pop).to_have_attribute("data-outcome", "missed")  # the call log has the hang-up
     expect(page.locator(".wb-wrapup")).to_be_visible()
@@ -112,20 +114,22 @@ def test_click_to_dial_says_why_it_cannot_call(page, demo):
     expect(crm.locator(".dial-reason")).to_contain_text("Not linked")
 
     link_sandbox_account(page, demo)
-    page.wait_for_selector(".wbsdk-groups input")
+    page.wait_for_selector(".wbsdk-groups input", state="attached")
     crm.locator("a.phone", has_text=MISS_LU).click()
-    expect(crm.locator(".dial-reason")).to_contain_text("Not signed in")
+    expect(crm.locator(".dial-reason")).to_contain_text("You are offline")
+    open_softphone(page)  # the SDK's own panel: 1.x signs in without going Ready
     page.click(".wbsdk-signin")
     wait_status(page, 2)
+    page.click("#softphone-toggle")
     crm.locator("a.phone", has_text=MISS_LU).click()
-    expect(crm.locator(".dial-reason")).to_contain_text("press Ready")
-    page.click(".wbsdk-ready")
+    expect(crm.locator(".dial-reason")).to_contain_text("choose Ready")
+    page.select_option("#cb-state", "ready")
     wait_status(page, 3)
-    page.click(".wbsdk-break")
+    page.select_option("#cb-state", "break:rest")
     wait_status(page, 4)
     crm.locator("a.phone", has_text=MISS_LU).click()  # allowed on a break
     wait_status(page, 8)
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 4)
     expect(page.locator("#screen-pop")).to_have_attribute("data-outcome", "no_answer")
     logged(page)
@@ -139,13 +143,17 @@ def test_leaving_during_a_call_asks_first(ready, simulator):
     page.on("dialog", lambda d: (dialogs.append(d.type), d.dismiss()))
     simulator.ring(MISS_LU)
     wait_status(page, 6)
-    page.click(".wbsdk-answer")
+    page.click("#cb-primary[data-action=answer]")
     wait_status(page, 9)
-    page.get_by_role("link", name="Workbench").click()  # a top-level navigation
+    # The console's own links do not leave it: the frame shows the customer list instead.
+    page.locator(".topbar").get_by_role("link", name="Console").click()
+    page.wait_for_timeout(500)
+    assert dialogs == []
+    page.evaluate("window.location.assign('/customers/')")  # a top-level navigation
     page.wait_for_timeout(500)
     assert dialogs == ["beforeunload"]
     assert page.evaluate("window.workbench.getStatusCode()") == 9  # stayed, call alive
-    page.click(".wbsdk-hangup")
+    page.click(HANG_UP)
     wait_status(page, 3)
     page.reload()  # not on a call: no question
     assert dialogs == ["beforeunload"]
@@ -159,9 +167,9 @@ def test_standalone_crm_pages_work_and_point_to_the_workbench(page, demo):
     expect(page.locator(".topbar")).to_be_visible()
     page.locator("a.phone", has_text=MISS_LU).click()
     reason = page.locator(".dial-reason")
-    expect(reason).to_contain_text("Calls are made from the workbench")
-    reason.get_by_role("link", name="Open the workbench").click()
-    expect(page.get_by_role("heading", name="Hello edward")).to_be_visible()
+    expect(reason).to_contain_text("Calls are made from the console's call bar")
+    reason.get_by_role("link", name="Open the console").click()
+    expect(page.locator("#callbar")).to_be_visible()
     frame = page.frame_locator("#crm-frame")
     expect(frame.get_by_role("heading", name="Miss Lu")).to_be_visible()
     expect(frame.locator(".topbar")).to_be_hidden()  # framed pages drop their top bar

@@ -154,7 +154,10 @@ class Command(BaseCommand):
             if created:
                 user = user_model(username=username)
             user.is_staff, user.is_active, user.is_superuser = staff, True, False
-            user.set_password(password)
+            # Only a wrong password is reset: setting the same one again makes a new salted hash,
+            # which changes the session auth hash and signs the user out on every restart.
+            if created or not user.check_password(password):
+                user.set_password(password)
             user.save()
             user.groups.add(groups[group])
             verb = "created" if created else "updated"

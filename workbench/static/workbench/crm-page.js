@@ -1,6 +1,7 @@
 /*
  * Every CRM page: phone numbers become click-to-dial links, and pages shown inside the
- * workbench's frame drop their own top bar (the workbench has it).
+ * console's frame drop their own top bar (the console has it), and one-off messages go away
+ * by themselves.
  *
  * Numbers are rendered by the customers app as
  *   <span class="phone" data-number="+86..." data-dial="135...">as typed</span>
@@ -10,6 +11,32 @@
  */
 (function () {
   "use strict";
+
+  // Django's JavaScript catalogue (/jsi18n/), or the English words when it did not load.
+  var gettext = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
+
+  // One-off messages ("Saved.", "Your account is linked.") go away by themselves; errors stay
+  // until closed.
+  document.querySelectorAll(".messages li").forEach(function (item) {
+    if (item.classList.contains("error")) {
+      var close = document.createElement("button");
+      close.type = "button";
+      close.className = "secondary message-close";
+      close.setAttribute("aria-label", gettext("Close"));
+      close.textContent = "\u00d7";
+      close.addEventListener("click", function () { item.remove(); });
+      item.appendChild(close);
+      return;
+    }
+    window.setTimeout(function () {
+      item.classList.add("leaving");
+      window.setTimeout(function () {
+        var list = item.parentNode;
+        item.remove();
+        if (list && !list.children.length) list.remove();
+      }, 500);
+    }, 6000);
+  });
 
   function workbench() {
     try {
@@ -42,24 +69,31 @@
       var a = document.createElement("a");
       a.href = href;
       a.target = "_top";
-      a.textContent = " Open the workbench";
+      a.textContent = " " + gettext("Open the console");
       box.appendChild(a);
     }
     link.after(box);
     window.setTimeout(function () { box.remove(); }, 8000);
   }
 
-  document.querySelectorAll("span.phone[data-number]").forEach(function (span) {
+  // Phone numbers under `root` become click-to-dial links (also for parts the console swaps in).
+  function linkPhones(root) {
+    root.querySelectorAll("span.phone[data-number]").forEach(linkPhone);
+  }
+  window.crmLinkPhones = linkPhones;
+
+  function linkPhone(span) {
     if (!span.dataset.number) return;
     var link = document.createElement("a");
     Array.prototype.forEach.call(span.attributes, function (attr) {
       link.setAttribute(attr.name, attr.value);
     });
     link.href = "tel:" + span.dataset.number;
-    link.title = "Call " + span.textContent.trim();
+    link.title = gettext("Call") + " " + span.textContent.trim();
     link.textContent = span.textContent;
     span.replaceWith(link);
-  });
+  }
+  linkPhones(document);
 
   document.addEventListener("click", function (event) {
     var link = event.target.closest("a.phone[data-number]");
@@ -70,7 +104,7 @@
     if (!wb) {
       var brand = document.querySelector(".topbar .brand");
       var home = (brand && brand.getAttribute("href")) || "/";
-      say(link, "Calls are made from the workbench's softphone.",
+      say(link, gettext("Calls are made from the console's call bar."),
         home + "?page=" + encodeURIComponent(window.location.pathname + window.location.search));
       return;
     }

@@ -1,42 +1,64 @@
 /*
- * The agent workbench (home page): mounts the CCC softphone SDK and glues it to the CRM.
+ * The agent console (home page): mounts the CCC softphone SDK, drives it from the call bar and
+ * glues it to the CRM.
  *
  * - Softphone: `new WorkbenchSdk({...})` with the config, hooks and status codes of Alibaba
  *   Cloud CCC's softphone SDK: 1.x (doc 63063) or, with API 2020-07-01, 2.x (regionId, object
  *   hooks; docs/ccc-2x.md). One adapter per SDK version feeds the same screen pop and call log:
- *   1.x hooks directly, 2.x hooks through `hooks2x` (the call's id is the jobId).
+ *   1.x hooks directly, 2.x hooks through `hooks2x` (the call's id is the jobId). The SDK's own
+ *   panel stays available under "Softphone" (skill groups, devices); the call bar calls the
+ *   SDK's public methods (register, ready, applyForBreak, logOut, answer, hangUp, callHold,
+ *   callRetrieve, muteAgent/umMuteAgent, thirdCallTransfer, sendDtmf, call).
+ * - Call bar: the agent's state (a selector), the current call (party, customer, direction, a
+ *   timer), one primary action (Answer, then Hang up), Hold, Mute, Transfer, a keypad on demand.
+ *   Its words come from the softphone's status code, so it never contradicts the call state.
+ *   `document.documentElement.dataset.softphone` is "ready" exactly while the agent is Ready.
  * - Screen pop: onCallComing(connid, caller, callee, contactId, skillgroupId) looks the caller up
  *   (GET /customers/lookup?number=) and opens the customer, a chooser, or a prefilled new-customer
  *   form in the CRM frame. Only the newest call's lookup may pop: older answers are dropped.
+ * - After-call work: each ended call gets its own wrap-up form; its draft is kept per call in
+ *   localStorage (a new call or a reload never wipes it); another tab editing the same call's
+ *   notes is detected and said.
  * - Click-to-dial: CRM pages (workbench/static/workbench/crm-page.js) call window.crmWorkbench.dial(number).
  * - Call log: every hook is posted to the call-log endpoint (JSON, CSRF header), once per event,
  *   one at a time, retried on network errors; the server merges them per (agent, contact id).
  * - Navigation: CRM pages load in the same-origin frame, so the call survives; leaving or
- *   reloading the workbench during a call asks first (beforeunload).
+ *   reloading the console during a call asks first (beforeunload).
  * Configuration comes from the page (json_script #workbench-config), never from generated JS.
+ * Words go through Django's JavaScript catalogue (gettext, /jsi18n/).
  */
 (function () {
   "use strict";
 
   var cfg = JSON.parse(document.getElementById("workbench-config").textContent);
 
-  // The workbench inside its own frame (e.g. a redirect after signing in again): show the CRM
+  // The console inside its own frame (e.g. a redirect after signing in again): show the CRM
   // page instead of a second softphone.
   if (window.top !== window.self) {
     window.location.replace(cfg.fallbackUrl);
     return;
   }
 
+  // Django's JavaScript catalogue (/jsi18n/), or the English words when it did not load.
+  var gettext = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
+  function fmt(text, values) {
+    return typeof window.interpolate === "function" ? window.interpolate(text, values, true)
+      : text.replace(/%\((\w+)\)s/g, function (m, k) { return values[k]; });
+  }
+
   // CCC 2.x (API 2020-07-01) status codes differ: 2 is break, there is no "signed in, not
   // ready", and 11/16/17/20/21 are further call states (docs/ccc-2x.md).
   var V2 = cfg.apiVersion === "2020-07-01";
+  var UNREGISTERED = -1, REGISTERING = 0, OFFLINE = 1;
   var READY = 3, BREAK = V2 ? 2 : 4, AFTER_CALL_WORK = 5, SIGNED_IN = V2 ? null : 2;
+  var RINGING = 6, DIALING = 8, HOLD = 12;
   var CAN_DIAL = [READY, BREAK, AFTER_CALL_WORK];
   var ON_CALL = V2  // ringing, dialing, inbound/outbound talk, hold (2.x: internal, 3-way...)
     ? [6, 8, 9, 10, 11, 12, 16, 17, 20, 21] : [6, 8, 9, 10, 12];
+  var TALKING = V2 ? [9, 10, 11, 16, 17, 20, 21] : [9, 10];
   var OUTCOMES = {
-    ringing: "Ringing", talking: "On the call", completed: "Completed", missed: "Missed",
-    no_answer: "Not answered"
+    ringing: gettext("Ringing"), talking: gettext("On the call"), completed: gettext("Completed"),
+    missed: gettext("Missed"), no_answer: gettext("Not answered")
   };
   var ANONYMOUS = /^(anonymous|unknown|private|restricted|withheld|unavailable)$/i;
 
@@ -45,19 +67,29 @@
   var pop = document.getElementById("screen-pop");
   var panel = document.getElementById("softphone-panel");
   var toggle = document.getElementById("softphone-toggle");
+  var bar = document.getElementById("callbar");
+  var idleCard = document.getElementById("wb-idle");
+  var wrapups = document.getElementById("wrapups");
 
   var status = -1;          // last status code from onStatusChange
   var calls = {};           // connid -> {connid, contactId, direction, caller, callee, record}
+  var current = null;       // the call the bar shows (the newest live one)
   var popSeq = 0;           // bumped by every screen pop; a lookup answers only its own
   var workbench = null;
 
   var noticeFrom = "";      // what said the notice shown ("call-log"...), to clear it later
+  var noticeTimer = null;
 
-  // Tell the agent something under the softphone: kind "info" (neutral) or "error" (red).
+  // Tell the agent something in the call bar: kind "info" (neutral, goes away by itself after
+  // a while) or "error" (red, stays until something newer is said).
   function notice(text, kind, from) {
+    window.clearTimeout(noticeTimer);
     noticeEl.textContent = text || "";
     noticeEl.setAttribute("data-kind", kind || "info");
     noticeFrom = text ? from || "" : "";
+    if (text && kind !== "error" && from !== "dial") {
+      noticeTimer = window.setTimeout(function () { notice(""); }, 8000);
+    }
   }
 
   function clearNotice(from) {
@@ -69,6 +101,29 @@
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
     if (text != null) node.textContent = text;
     return node;
+  }
+
+  // A phone number for the eye: a Chinese number (+86, 0086 or none) in its national grouping
+  // (138 0013 8000, 010 6552 9988), anything else as the softphone gave it. The CRM's pages
+  // format stored numbers on the server; this is for numbers only the softphone knows.
+  function formatNumber(number) {
+    var raw = (number || "").trim();
+    var digits = raw.replace(/[\s\-().]/g, "");
+    if (!/^\+?\d+$/.test(digits)) return raw;
+    var national = digits.replace(/^(\+86|0086)/, "");
+    if (national.length === digits.length && digits.charAt(0) === "+") return raw;  // not CN
+    if (/^1\d{10}$/.test(national)) {
+      return national.slice(0, 3) + " " + national.slice(3, 7) + " " + national.slice(7);
+    }
+    if (/^0?(10|2\d)\d{8}$/.test(national)) {
+      national = national.replace(/^0?/, "0");
+      return national.slice(0, 3) + " " + national.slice(3, 7) + " " + national.slice(7);
+    }
+    if (/^0?[3-9]\d{2}\d{7,8}$/.test(national)) {
+      national = national.replace(/^0?/, "0");
+      return national.slice(0, 4) + " " + national.slice(4);
+    }
+    return raw;
   }
 
   // A same-origin path of a URL (the lookup answers absolute URLs).
@@ -97,7 +152,7 @@
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (resp.ok) return data.call;
         if (resp.status >= 500 && attempt < 3) throw new Error("retry");
-        throw new Error(data.error || "The call log answered " + resp.status + ".");
+        throw new Error(data.error || fmt(gettext("the call log answered %(status)s"), { status: resp.status }));
       });
     }).catch(function (err) {
       if (attempt < 3 && (err.message === "retry" || err instanceof TypeError)) {
@@ -132,52 +187,86 @@
       if (record) {
         call.record = record;
         showRecord(call);
+        // The customer's page beside shows this call in its recent calls: keep it in step
+        // (never "ringing" on the page while the bar says the call is on).
+        if (event === "answered" || event === "released") refreshRecentCalls();
       }
       return record;
     }, function (err) {
       call.logError = err.message;  // the server's reason, for the form that sent it
-      notice("Call log: " + err.message, "error", "call-log");
+      notice(fmt(gettext("Call log: %(reason)s"), { reason: err.message }), "error", "call-log");
       return null;
     });
     return queue;
   }
 
-  // --- screen pop -------------------------------------------------------------------------------
+  // --- screen pop (the caller's context) -------------------------------------------------------
 
   var popTitle = pop.querySelector(".wb-pop-title");
   var popNumber = pop.querySelector(".wb-pop-number");
   var popOutcome = pop.querySelector(".wb-pop-outcome");
   var popBody = pop.querySelector(".wb-pop-body");
-  var wrapup = pop.querySelector(".wb-wrapup");
-  var wrapupStatus = pop.querySelector(".wb-wrapup-status");
 
   function callKey(call) {
     return call.contactId || call.connid;
   }
 
-  // The pop belongs to one call at a time (data-contact-id).
+  function partyOf(call) {
+    return call.direction === "outbound" ? call.callee : call.caller;
+  }
+
+  // What the call is doing now, in the agent's words; from the softphone's status while the call
+  // is the live one, so the card and the bar never contradict it.
+  function phaseOf(call) {
+    if (!call) return "";
+    if (call.ended) return gettext("Call ended");
+    if (call !== current) return "";
+    if (status === RINGING) return gettext("Incoming call");
+    if (status === DIALING) return gettext("Calling\u2026");
+    if (status === HOLD) return gettext("On hold");
+    if (TALKING.indexOf(status) >= 0 || call.answeredAt) return gettext("On the call");
+    return call.direction === "outbound" ? gettext("Calling\u2026") : gettext("Incoming call");
+  }
+
+  // The pop belongs to one call at a time (data-contact-id). `title` is what the lookup found
+  // (a customer, several, unknown, anonymous); the call's phase is shown before it.
   function showPop(title, number, kind, call) {
     if (pop.getAttribute("data-contact-id") !== callKey(call)) {
-      saveUnsavedNotes();
       pop.setAttribute("data-contact-id", callKey(call));
       pop.removeAttribute("data-outcome");
       popOutcome.textContent = "";
-      wrapup.hidden = true;  // the previous call's wrap-up form; its notes were saved or not
     }
     pop.hidden = false;
+    idleCard.hidden = true;
     pop.setAttribute("data-kind", kind);
-    popTitle.textContent = title;
-    popNumber.textContent = number || "";
+    pop.setAttribute("data-title", title || "");
+    drawPopTitle();
+    popNumber.textContent = number ? formatNumber(number) : "";
+    popNumber.title = number || "";
     popBody.textContent = "";
+  }
+
+  function popCall() {
+    var key = pop.getAttribute("data-contact-id");
+    if (current && callKey(current) === key) return current;
+    return lastEnded && callKey(lastEnded) === key ? lastEnded : null;
+  }
+
+  function drawPopTitle() {
+    var call = popCall(), phase = phaseOf(call), title = pop.getAttribute("data-title") || "";
+    popTitle.textContent = title && phase ? phase + " \u00b7 " + title : phase || title;
   }
 
   // The call log's answer for the call in the pop: its outcome and talk time.
   function showRecord(call) {
     var record = call.record;
+    if (call.wrapup) call.wrapup.setRecord(record);
     if (!record || pop.getAttribute("data-contact-id") !== callKey(call)) return;
     pop.setAttribute("data-outcome", record.outcome);
     popOutcome.textContent = OUTCOMES[record.outcome] || record.outcome;
-    if (record.endedAt && record.answeredAt) popOutcome.textContent += ", " + record.duration + " s";
+    if (record.endedAt && record.answeredAt) {
+      popOutcome.textContent += ", " + fmt(gettext("%(seconds)s s"), { seconds: record.duration });
+    }
   }
 
   function customerLine(match) {
@@ -202,12 +291,30 @@
     });
   }
 
+  function named(call, name) {
+    call.customerName = name;
+    drawBar();
+  }
+
   function showAnonymous(number, call) {
-    showPop("Anonymous caller", number ? "Caller number: " + number : "No caller number",
-      "anonymous", call);
-    popBody.appendChild(el("p", {}, "The caller's number is withheld or not a phone number: " +
-      "ask who is calling and search the customer list."));
+    showPop(gettext("Anonymous caller"), number ? fmt(gettext("Caller number: %(number)s"), { number: number })
+      : gettext("No caller number"), "anonymous", call);
+    popNumber.textContent = number ? fmt(gettext("Caller number: %(number)s"), { number: number })
+      : gettext("No caller number");
+    popBody.appendChild(el("p", {}, gettext(
+      "The caller's number is withheld or not a phone number: ask who is calling and search the customer list.")));
+    named(call, gettext("Anonymous caller"));
     openInFrame(cfg.fallbackUrl);  // never leave another caller's customer on show
+  }
+
+  function createButton(number, call) {
+    var b = el("button", { type: "button", "class": "secondary wb-create" },
+      gettext("Create a customer"));
+    b.addEventListener("click", function () {
+      openInFrame(cfg.createUrl + "?phone=" + encodeURIComponent(number) +
+        "&call=" + encodeURIComponent(callKey(call)));
+    });
+    return b;
   }
 
   // An outbound call: name the customer being called (the agent is on their page already).
@@ -217,7 +324,10 @@
     lookup(number).then(function (answer) {
       var matches = answer.ok && answer.data.matches || [];
       if (seq === popSeq && matches.length === 1) {
-        popBody.appendChild(el("p", { "class": "wb-pop-customer" }, customerLine(matches[0])));
+        popBody.appendChild(el("p", { "class": "wb-pop-customer", dir: "auto" },
+          customerLine(matches[0])));
+        pop.setAttribute("data-title", matches[0].name);
+        named(call, matches[0].name);
       }
     }, function () { /* the number stays shown */ });
   }
@@ -231,11 +341,11 @@
       return Promise.resolve();
     }
     if (!cfg.canViewCustomers) {
-      showPop("Incoming call", number, "no-lookup", call);
+      showPop("", number, "no-lookup", call);
       return Promise.resolve();
     }
-    showPop("Incoming call", number, "looking", call);
-    popBody.appendChild(el("p", { "class": "muted" }, "Looking up the caller\u2026"));
+    showPop("", number, "looking", call);
+    popBody.appendChild(el("p", { "class": "muted" }, gettext("Looking up the caller\u2026")));
     return lookup(number).then(function (answer) {
       if (seq !== popSeq) return;  // a newer call popped meanwhile: never pop the wrong customer
       if (answer.status === 400) {
@@ -243,25 +353,30 @@
         return;
       }
       if (!answer.ok) {
-        showPop("Incoming call", number, "error", call);
-        popBody.appendChild(el("p", { "class": "error" }, answer.data.error || "Lookup failed."));
+        showPop("", number, "error", call);
+        popBody.appendChild(el("p", { "class": "error" },
+          answer.data.error || gettext("The customer lookup failed.")));
         return;
       }
       var matches = answer.data.matches || [];
       if (matches.length === 1) {
-        showPop("Incoming call", number, "customer", call);
-        popBody.appendChild(el("p", { "class": "wb-pop-customer" }, customerLine(matches[0])));
+        showPop(matches[0].name, number, "customer", call);
+        popBody.appendChild(el("p", { "class": "wb-pop-customer", dir: "auto" },
+          customerLine(matches[0])));
+        named(call, matches[0].name);
         openInFrame(matches[0].url);
       } else if (matches.length > 1) {
-        showPop("Incoming call: " + matches.length + " customers have this number", number,
-          "chooser", call);
+        var several = fmt(gettext("%(count)s customers have this number"), { count: matches.length });
+        showPop(several, number, "chooser", call);
+        named(call, several);
         var list = el("ul", { "class": "wb-chooser" });
         matches.forEach(function (m) {
           var item = el("li");
-          var b = el("button", { type: "button", "class": "secondary", "data-id": String(m.id) },
-            customerLine(m));
+          var b = el("button", { type: "button", "class": "secondary", "data-id": String(m.id),
+            dir: "auto" }, customerLine(m));
           b.addEventListener("click", function () {
             openInFrame(m.url);
+            named(call, m.name);
             logEvent(call, "customer", { customerId: m.id });
             list.querySelectorAll("button").forEach(function (x) {
               x.setAttribute("aria-pressed", String(x === b));
@@ -274,70 +389,526 @@
         // The frame shows all of them until the agent picks one, never the last caller's page.
         openInFrame(cfg.byPhoneUrl + encodeURIComponent(number));
       } else {
-        showPop("Unknown caller", number, "unknown", call);
-        popBody.appendChild(el("p", {}, "No customer has this number: the new-customer form " +
-          "is open with it."));
+        showPop(gettext("Unknown caller"), number, "unknown", call);
+        named(call, gettext("Unknown caller"));
+        popBody.appendChild(el("p", {}, gettext(
+      "No customer has this number: the new-customer form is open with it.")));
+        popBody.appendChild(createButton(number, call));
         openInFrame(cfg.createUrl + "?phone=" + encodeURIComponent(number) +
-          "&call=" + encodeURIComponent(call.contactId || call.connid));
+          "&call=" + encodeURIComponent(callKey(call)));
       }
     }, function () {
       if (seq === popSeq) {
         popBody.textContent = "";
-        popBody.appendChild(el("p", { "class": "error" }, "The customer lookup failed."));
+        popBody.appendChild(el("p", { "class": "error" }, gettext("The customer lookup failed.")));
       }
     });
   }
 
-  var wrapupCall = null;    // the call the wrap-up form is for
-  var wrapupDirty = false;  // typed but not saved
+  // --- after-call work: one wrap-up form per ended call, its draft kept per call ----------------
 
-  wrapup.notes.addEventListener("input", function () { wrapupDirty = true; });
+  var lastEnded = null;     // the call that ended last (its pop stays until the next call)
+  var TAB = Math.random().toString(36).slice(2);  // this tab, to tell its drafts from another's
+  var DRAFTS = "crmdemo-wrapup:" + cfg.agent + ":";
+  var DRAFT_DAYS = 2;
 
-  // A new call takes the pop while notes of the last one are typed but not saved: save them.
-  function saveUnsavedNotes() {
-    if (wrapupCall && wrapupDirty && !wrapup.hidden && wrapup.notes.value.trim()) {
-      logEvent(wrapupCall, "notes", { notes: wrapup.notes.value });
+  function readDraft(key) {
+    try {
+      return JSON.parse(window.localStorage.getItem(DRAFTS + key) || "null");
+    } catch (e) {
+      return null;  // storage off (private mode) or a broken entry: no draft
     }
-    wrapupDirty = false;
+  }
+
+  function writeDraft(key, draft) {
+    try {
+      if (draft) window.localStorage.setItem(DRAFTS + key, JSON.stringify(draft));
+      else window.localStorage.removeItem(DRAFTS + key);
+    } catch (e) { /* storage full or off: the form itself still holds the text */ }
+  }
+
+  var forms = {};           // contact id -> wrap-up form controller
+
+  // The wrap-up form of `call` ({contactId, connid, direction, caller, callee, customerName}):
+  // created once per call, newest first; typing keeps a draft; "Save notes" posts the notes
+  // event; saved or discarded, the form goes.
+  function wrapupFor(call, draft) {
+    var key = callKey(call);
+    if (forms[key]) return forms[key];
+    var form = el("form", { "class": "card wb-wrapup", "data-contact-id": key });
+    var head = el("div", { "class": "wb-wrapup-head" });
+    var who = call.customerName ? call.customerName + " \u00b7 " : "";
+    head.appendChild(el("h2", { dir: "auto" }, gettext("After-call work")));
+    form.appendChild(head);
+    var party = el("p", { "class": "wb-wrapup-party", dir: "auto" },
+      who + formatNumber(partyOf(call)));
+    form.appendChild(party);
+    var outcome = el("p", { "class": "wb-pop-outcome wb-wrapup-outcome" });
+    form.appendChild(outcome);
+    var label = el("label", {}, gettext("Wrap-up notes"));
+    var notes = el("textarea", { name: "notes", rows: "4", maxlength: "5000", dir: "auto" });
+    label.appendChild(notes);
+    form.appendChild(label);
+    var buttons = el("div", { "class": "wb-wrapup-buttons" });
+    var save = el("button", { type: "submit" }, gettext("Save notes"));
+    var discard = el("button", { type: "button", "class": "secondary" }, gettext("Close"));
+    var statusEl = el("span", { "class": "wb-wrapup-status", role: "status" });
+    buttons.appendChild(save);
+    buttons.appendChild(discard);
+    buttons.appendChild(statusEl);
+    form.appendChild(buttons);
+    wrapups.insertBefore(form, wrapups.firstChild);
+    idleCard.hidden = true;
+
+    var meta = {
+      contactId: call.contactId, connid: call.connid, direction: call.direction,
+      caller: call.caller, callee: call.callee, customerName: call.customerName || ""
+    };
+    if (draft && draft.text) notes.value = draft.text;
+    var dirty = !!(draft && draft.text);
+
+    function say(text, kind) {
+      statusEl.textContent = text;
+      statusEl.setAttribute("data-kind", kind || "info");
+    }
+
+    function keep() {
+      writeDraft(key, Object.assign({ text: notes.value, tab: TAB, at: Date.now() }, meta));
+    }
+
+    function close() {
+      writeDraft(key, null);
+      delete forms[key];
+      form.remove();
+      if (call.wrapup === controller) call.wrapup = null;
+      drawIdle();
+      drawBar();
+    }
+
+    notes.addEventListener("input", function () {
+      dirty = true;
+      controller.saved = false;
+      keep();
+      if (statusEl.getAttribute("data-kind") !== "error") say("");
+    });
+
+    discard.addEventListener("click", function () {
+      if (dirty && notes.value.trim() &&
+          !window.confirm(gettext("Close without saving these notes?"))) return;
+      close();
+    });
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      say(gettext("Saving\u2026"));
+      save.disabled = true;
+      call.logError = "";
+      logEvent(call, "notes", { notes: notes.value }).then(function (record) {
+        save.disabled = false;
+        if (!record) {
+          // The typed notes stay in the form (and the draft), to be corrected and sent again.
+          say(call.logError ? fmt(gettext("Not saved: %(reason)s"), { reason: call.logError })
+            : gettext("Not saved."), "error");
+          return;
+        }
+        dirty = false;
+        controller.saved = true;
+        writeDraft(key, null);
+        say(gettext("Saved."));
+        refreshCustomerPage();
+        window.setTimeout(function () { if (!dirty) close(); }, 2500);
+      });
+    });
+
+    var controller = {
+      form: form,
+      notes: notes,
+      answered: !!call.answeredAt,
+      saved: false,
+      close: close,
+      save: function () { form.requestSubmit(); },
+      setRecord: function (record) {
+        if (!record) return;
+        outcome.textContent = (OUTCOMES[record.outcome] || record.outcome) +
+          (record.endedAt && record.answeredAt
+            ? ", " + fmt(gettext("%(seconds)s s"), { seconds: record.duration }) : "");
+      },
+      // Another tab of this agent changed this call's draft.
+      otherTab: function (other) {
+        if (!other) return;
+        say(gettext("These notes are also being edited in another tab: the one saved last is kept."),
+          "error");
+      },
+      dirty: function () { return dirty && !!notes.value.trim(); }
+    };
+    forms[key] = controller;
+    call.wrapup = controller;
+    if (call.record) controller.setRecord(call.record);
+    // Not while the agent types in a CRM page (e.g. the new-customer form in the frame).
+    if (!draft && document.activeElement === document.body) notes.focus();
+    return controller;
+  }
+
+  // Show the saved note on the customer's page if that page is in the frame.
+  function refreshCustomerPage() {
+    try {
+      var here = frame.contentWindow.location.pathname;
+      if (/^\/customers\/\d+\/$/.test(here)) frame.contentWindow.location.reload();
+    } catch (e) { /* the frame left the CRM: nothing to refresh */ }
+  }
+
+  // The customer's page beside lists this call in its recent calls: fetch that page again and
+  // swap in its #calls section, so the page never says "ringing" while the call is on. Never a
+  // reload (it could cancel a page the agent is opening), never while an "Edit notes" form there
+  // is open.
+  function refreshRecentCalls() {
+    var page, here;
+    try {
+      page = frame.contentWindow;
+      here = page.location.pathname;
+    } catch (e) {
+      return;  // the frame left the CRM
+    }
+    if (!/^\/customers\/\d+\/$/.test(here) || !page.document.getElementById("calls") ||
+        page.document.querySelector("#calls details[open]")) return;
+    fetch(here, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (resp) { return resp.ok ? resp.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("calls");
+        var doc;
+        try { doc = frame.contentWindow.document; } catch (e) { return; }
+        var old = doc.getElementById("calls");
+        if (!fresh || !old || frame.contentWindow.location.pathname !== here ||
+            doc.querySelector("#calls details[open]")) return;
+        var node = doc.importNode(fresh, true);
+        old.replaceWith(node);
+        if (typeof frame.contentWindow.crmLinkPhones === "function") {
+          frame.contentWindow.crmLinkPhones(node);
+        }
+      }, function () { /* the page stays as it was */ });
+  }
+
+  function drawIdle() {
+    idleCard.hidden = !pop.hidden || !!wrapups.firstChild;
   }
 
   function showWrapup(call) {
-    if (call.popSeq && call.popSeq !== popSeq) return;  // another call owns the pop now
-    if (pop.hidden || pop.getAttribute("data-contact-id") !== callKey(call)) {
-      showPop("Call ended", call.direction === "inbound" ? call.caller : call.callee, "ended",
-        call);
-    } else {
-      popTitle.textContent = "Call ended";
+    call.ended = true;
+    lastEnded = call;
+    if (!call.popSeq || call.popSeq === popSeq) {
+      if (pop.hidden || pop.getAttribute("data-contact-id") !== callKey(call)) {
+        showPop("", partyOf(call), "ended", call);
+      }
+      drawPopTitle();
+      showRecord(call);
     }
-    showRecord(call);
-    wrapup.hidden = false;
-    wrapup.notes.value = "";
-    wrapupCall = call;
-    wrapupDirty = false;
-    wrapupStatus.textContent = "";
-    // Not while the agent types in a CRM page (e.g. the new-customer form in the frame).
-    if (document.activeElement === document.body) wrapup.notes.focus();
-    wrapup.onsubmit = function (event) {
-      event.preventDefault();
-      wrapupDirty = false;
-      wrapupStatus.textContent = "Saving\u2026";
-      call.logError = "";
-      logEvent(call, "notes", { notes: wrapup.notes.value }).then(function (record) {
-        if (!record) {
-          // The typed notes stay in the form, to be corrected and sent again.
-          wrapupDirty = true;
-          wrapupStatus.textContent = "Not saved" + (call.logError ? ": " + call.logError : ".");
-          return;
-        }
-        wrapupStatus.textContent = "Saved.";
-        // Show the note on the customer's page if it is the one in the frame.
-        try {
-          var here = frame.contentWindow.location.pathname;
-          if (/^\/customers\/\d+\/$/.test(here)) frame.contentWindow.location.reload();
-        } catch (e) { /* the frame left the CRM: nothing to refresh */ }
-      });
-    };
+    wrapupFor(call, readDraft(callKey(call)));
   }
+
+  // Drafts of calls this agent did not save (a reload, a crash) come back as their forms.
+  function restoreDrafts() {
+    var now = Date.now();
+    try {
+      for (var i = window.localStorage.length - 1; i >= 0; i--) {
+        var name = window.localStorage.key(i);
+        if (!name || name.indexOf(DRAFTS) !== 0) continue;
+        var draft = readDraft(name.slice(DRAFTS.length));
+        if (!draft || now - (draft.at || 0) > DRAFT_DAYS * 86400000) {
+          window.localStorage.removeItem(name);
+        } else if (draft.text) {
+          var call = {
+            contactId: draft.contactId, connid: draft.connid, direction: draft.direction,
+            caller: draft.caller, callee: draft.callee, customerName: draft.customerName,
+            ended: true
+          };
+          wrapupFor(call, draft);
+        }
+      }
+    } catch (e) { /* storage off: nothing to restore */ }
+  }
+
+  window.addEventListener("storage", function (event) {
+    if (!event.key || event.key.indexOf(DRAFTS) !== 0) return;
+    var form = forms[event.key.slice(DRAFTS.length)];
+    var other = null;
+    try { other = JSON.parse(event.newValue || "null"); } catch (e) { other = null; }
+    if (form && other && other.tab !== TAB) form.otherTab(other);
+  });
+
+  // --- the call bar ----------------------------------------------------------------------------
+
+  var stateSelect = document.getElementById("cb-state");
+  var primary = document.getElementById("cb-primary");
+  var declineBtn = bar.querySelector(".cb-decline");
+  var holdBtn = bar.querySelector(".cb-hold");
+  var muteBtn = bar.querySelector(".cb-mute");
+  var transferBtn = bar.querySelector(".cb-transfer");
+  var keypadBtn = bar.querySelector(".cb-keypad");
+  var keypadPop = document.getElementById("cb-keypad-pop");
+  var transferPop = document.getElementById("cb-transfer-pop");
+  var dialInput = keypadPop.querySelector(".cb-dial-number");
+  var dialBtn = keypadPop.querySelector(".cb-dial");
+  var cbDirection = bar.querySelector(".cb-direction");
+  var cbName = bar.querySelector(".cb-name");
+  var cbNumber = bar.querySelector(".cb-number");
+  var cbPhase = bar.querySelector(".cb-phase");
+  var cbTimer = bar.querySelector(".cb-timer");
+  var muted = false;
+  var stateChanging = false;
+
+  function can(method) {
+    return !!workbench && typeof workbench[method] === "function";
+  }
+
+  function agentState(s) {
+    if (ON_CALL.indexOf(s) >= 0) return "busy";
+    if (s === READY) return "ready";
+    if (s === BREAK || s === SIGNED_IN) return "break";
+    if (s === AFTER_CALL_WORK) return "acw";
+    return "offline";
+  }
+
+  function clock(ms) {
+    var total = Math.max(0, Math.floor(ms / 1000));
+    var h = Math.floor(total / 3600), m = Math.floor(total / 60) % 60, sec = total % 60;
+    var mm = (m < 10 ? "0" : "") + m, ss = (sec < 10 ? "0" : "") + sec;
+    return h ? h + ":" + mm + ":" + ss : mm + ":" + ss;
+  }
+
+  function drawTimer() {
+    var call = current || lastEnded;
+    // Always in its place (the bar does not jump); grey with no call to time.
+    if (!call || !call.startedAt || (!current && !call.answeredAt)) {
+      cbTimer.textContent = "00:00";
+      cbTimer.setAttribute("data-running", "false");
+      return;
+    }
+    var from = call.answeredAt || call.startedAt;
+    var to = call.endedAt || Date.now();
+    cbTimer.setAttribute("data-running", String(!call.endedAt));
+    cbTimer.textContent = clock(to - from);
+    cbTimer.setAttribute("datetime", "PT" + Math.floor((to - from) / 1000) + "S");
+  }
+
+  function drawBar() {
+    var s = status, st = agentState(s), call = current;
+    var live = ON_CALL.indexOf(s) >= 0;
+    var talking = TALKING.indexOf(s) >= 0;
+    bar.setAttribute("data-agent", st);
+    bar.setAttribute("data-status", String(s));
+    // "ready" exactly while the agent is Ready to take calls (benchmarks/softphone_ready.py).
+    document.documentElement.dataset.softphone = s === READY ? "ready" : "";
+
+    // State selector: what the agent is; call states and after-call work shown, not chosen.
+    if (stateChanging) stateSelect.value = "pending";
+    else if (st === "busy" || st === "acw") stateSelect.value = st;
+    else if (st === "break") stateSelect.value = lastBreak;
+    else stateSelect.value = st;
+    if (!stateSelect.value) stateSelect.value = st === "break" ? "break:rest" : "offline";
+    stateSelect.disabled = !cfg.linked || !workbench || live || stateChanging ||
+      s === REGISTERING;
+
+    // The call: from the live call, else the one that just ended (until a new one).
+    var shown = call || lastEnded;
+    bar.setAttribute("data-phase", call ? (live ? "call" : "idle") : shown ? "ended" : "idle");
+    if (shown) {
+      cbDirection.textContent = shown.direction === "outbound" ? gettext("Outbound") : gettext("Inbound");
+      cbDirection.setAttribute("data-direction", shown.direction || "");
+      cbName.textContent = shown.customerName || "";
+      cbNumber.textContent = formatNumber(partyOf(shown));
+      cbNumber.title = partyOf(shown) || "";
+    } else {
+      cbDirection.textContent = "";
+      cbName.textContent = "";
+      cbNumber.textContent = "";
+    }
+    if (call && live) cbPhase.textContent = phaseOf(call);
+    else if (s === AFTER_CALL_WORK || wrapups.firstChild) cbPhase.textContent = gettext("After-call work");
+    else if (shown) cbPhase.textContent = gettext("Call ended");
+    else cbPhase.textContent = gettext("No call");
+
+    // One primary action: Answer while ringing inbound, Hang up while on a call.
+    var inboundRinging = s === RINGING;
+    if (inboundRinging) {
+      primary.setAttribute("data-action", "answer");
+      primary.textContent = gettext("Answer");
+    } else if (live) {
+      primary.setAttribute("data-action", "hangup");
+      primary.textContent = gettext("Hang up");
+    } else {
+      primary.setAttribute("data-action", "none");
+      primary.textContent = gettext("Answer");
+    }
+    primary.disabled = !live;
+    primary.title = live ? "" : gettext("No call");
+    declineBtn.hidden = !inboundRinging;
+
+    var held = s === HOLD;
+    holdBtn.disabled = !(talking || held);
+    holdBtn.setAttribute("aria-pressed", String(held));
+    holdBtn.textContent = held ? gettext("Resume") : gettext("Hold");
+    if (!live) muted = false;
+    muteBtn.disabled = !(talking || held) || !can("muteAgent");
+    muteBtn.setAttribute("aria-pressed", String(muted));
+    muteBtn.textContent = muted ? gettext("Unmute") : gettext("Mute");
+    transferBtn.disabled = !(talking || held) || !can("thirdCallTransfer");
+    keypadBtn.disabled = !cfg.linked || !workbench ||
+      !(CAN_DIAL.indexOf(s) >= 0 || (talking && can("sendDtmf")));
+    if (keypadBtn.disabled) closePop(keypadPop, keypadBtn);
+    if (transferBtn.disabled) closePop(transferPop, transferBtn);
+    dialBtn.hidden = talking;
+    dialInput.parentNode.hidden = talking;
+    drawTimer();
+    drawPopTitle();
+  }
+
+  window.setInterval(function () { if (current) drawTimer(); }, 1000);
+
+  function closePop(box, button) {
+    box.hidden = true;
+    button.setAttribute("aria-expanded", "false");
+  }
+
+  function togglePop(box, button) {
+    var open = box.hidden;
+    [[keypadPop, keypadBtn], [transferPop, transferBtn]].forEach(function (pair) {
+      closePop(pair[0], pair[1]);
+    });
+    if (!panel.hidden) toggleSoftphone(false);
+    box.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    if (open) {
+      var input = box.querySelector("input:not([hidden])");
+      if (input && !input.closest("[hidden]")) input.focus();
+    }
+  }
+
+  // Run an SDK method; resolves true when it did not report failure (the real SDK's methods may
+  // answer nothing, the stand-in's a promise of true/false).
+  function run(method, args) {
+    if (!can(method)) return Promise.resolve(false);
+    var answer;
+    try {
+      answer = workbench[method].apply(workbench, args || []);
+    } catch (e) {
+      notice(fmt(gettext("The softphone refused: %(reason)s"), { reason: e.message }), "error");
+      return Promise.resolve(false);
+    }
+    return Promise.resolve(answer).then(function (ok) { return ok !== false; },
+      function () { return false; });
+  }
+
+  var lastBreak = "break:rest";
+
+  // After signing in, the softphone may take a moment to learn of a call still up (a reload
+  // mid-call): wait up to a second for it before asking for Ready, which a busy agent is refused.
+  // Resolves true.
+  function settle() {
+    return new Promise(function (resolve) {
+      var tries = 0;
+      (function look() {
+        var now = statusNow();
+        if (now === READY || ON_CALL.indexOf(now) >= 0 || ++tries > 10) resolve(true);
+        else window.setTimeout(look, 100);
+      })();
+    });
+  }
+
+  // The agent picked a state: sign in first when needed (SIP registration + sign-in), then
+  // Ready or Break (with its reason), or sign out.
+  function changeState(target) {
+    var s = statusNow();
+    var step = Promise.resolve(true);
+    if (target === "offline") {
+      if (s === UNREGISTERED || s === OFFLINE) return;
+      step = run("logOut");
+    } else {
+      if (s === UNREGISTERED) step = run("register", [[]]);
+      else if (s === OFFLINE) step = V2 ? run("logIn", [[]]) : run("register", [[]]);
+      var signingIn = s === UNREGISTERED || s === OFFLINE;
+      step = step.then(function (ok) {
+        return ok && signingIn ? settle() : ok;
+      }).then(function (ok) {
+        if (!ok) return false;
+        var now = statusNow();
+        if (ON_CALL.indexOf(now) >= 0) return true;  // signing in resumed a call: keep it
+        if (target === "ready") return now === READY ? true : run("ready");
+        var reason = target.split(":")[1] || "rest";
+        lastBreak = target;
+        if (now === BREAK) return true;
+        return V2 ? run("applyForBreak", [reason])
+          : run("applyForBreak", [reason, stateSelect.selectedOptions[0].textContent]);
+      });
+    }
+    stateChanging = true;
+    drawBar();
+    step.then(function (ok) {
+      stateChanging = false;
+      if (!ok && !noticeEl.textContent) {
+        notice(gettext("Your status could not be changed: see the softphone's message."), "error");
+      }
+      drawBar();
+    });
+  }
+
+  stateSelect.addEventListener("change", function () { changeState(stateSelect.value); });
+
+  primary.addEventListener("click", function (event) {
+    // Only a single click acts: the button changes under the pointer (Answer becomes Hang up),
+    // and the second click of a double click must not hang up the call it just answered.
+    if (event.detail > 1) return;
+    var action = primary.getAttribute("data-action");
+    if (action === "answer") run("answer");
+    else if (action === "hangup") run("hangUp");
+  });
+  declineBtn.addEventListener("click", function () { run("hangUp"); });
+  holdBtn.addEventListener("click", function () {
+    run(statusNow() === HOLD ? "callRetrieve" : "callHold");
+  });
+  muteBtn.addEventListener("click", function () {
+    var want = !muted;
+    run(want ? "muteAgent" : "umMuteAgent").then(function (ok) {
+      if (ok) muted = want;
+      drawBar();
+    });
+  });
+  keypadBtn.addEventListener("click", function () { togglePop(keypadPop, keypadBtn); });
+  transferBtn.addEventListener("click", function () { togglePop(transferPop, transferBtn); });
+
+  keypadPop.addEventListener("click", function (event) {
+    var key = event.target.closest("button[data-digit]");
+    if (!key) return;
+    var digit = key.getAttribute("data-digit");
+    if (TALKING.indexOf(statusNow()) >= 0) run("sendDtmf", [digit]);
+    else dialInput.value += digit;
+  });
+  keypadPop.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var number = dialInput.value.trim();
+    if (!number) return;
+    var result = dial(number, number);
+    if (result.ok) {
+      dialInput.value = "";
+      closePop(keypadPop, keypadBtn);
+    }
+  });
+  transferPop.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var to = transferPop.querySelector(".cb-transfer-to").value.trim();
+    if (!to) return;
+    run("thirdCallTransfer", [to]).then(function (ok) {
+      if (ok) {
+        closePop(transferPop, transferBtn);
+        notice(fmt(gettext("Transferred to %(to)s."), { to: to }), "info");
+      }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    closePop(keypadPop, keypadBtn);
+    closePop(transferPop, transferBtn);
+  });
 
   // --- softphone hooks (1.x, positional) --------------------------------------------------------
 
@@ -350,25 +921,49 @@
     return call;
   }
 
+  // `call` is now the one on the bar: a new timer, not muted, the last call's end forgotten.
+  function begin(call) {
+    if (current !== call) {
+      // A new call: typed notes of earlier calls are saved (their forms go once saved, or stay
+      // with the server's reason); empty forms of missed calls go; an empty one of a call that
+      // was talked on stays until closed.
+      Object.keys(forms).forEach(function (key) {
+        var form = forms[key];
+        if (form.dirty()) form.save();  // typed, not saved: saved now, not lost
+        else if (!form.answered || form.saved) form.close();
+      });
+      current = call;
+      muted = false;
+      call.startedAt = call.startedAt || Date.now();
+      lastEnded = null;
+    }
+  }
+
   var hooks = {
     onCallComing: function (connid, caller, callee, contactId) {
       var call = track(connid, {
         direction: "inbound", caller: caller || "", callee: callee || "", contactId: contactId
       });
+      begin(call);
       clearNotice("call-log");  // the last call's log trouble is not this call's
       logEvent(call, "ringing");
       screenPop(call);
+      drawBar();
     },
     onCallDialing: function (connid, caller, callee, contactId) {
       var call = track(connid, {
         direction: "outbound", caller: caller || "", callee: callee || "", contactId: contactId
       });
       dialPending = false;
+      window.clearTimeout(dialTimer);
+      begin(call);
       clearNotice("call-log");
+      clearNotice("dial");
       call.popSeq = ++popSeq;
-      showPop("Calling", callee, "dialing", call);
+      showPop("", callee, "dialing", call);
       describeCallee(call);
       logEvent(call, "dialing");
+      drawBar();
     },
     onCallEstablish: function (connid, caller, privateData) {
       var data = privateData || {};
@@ -376,10 +971,10 @@
         caller: caller, contactId: data.contactId, callee: data.callee, direction: data.direction
       });
       if (!call.direction) call.direction = "inbound";
-      if (call.popSeq === popSeq && !pop.hidden) {
-        popTitle.textContent = call.direction === "inbound" ? "On a call with" : "Calling";
-      }
+      begin(call);
+      call.answeredAt = call.answeredAt || Date.now();
       logEvent(call, "answered");
+      drawBar();
     },
     onCallRelease: function (connid, caller, contactId) {
       var call = calls[connid] || track(connid, {
@@ -387,25 +982,43 @@
       });
       delete calls[connid];
       dialPending = false;
+      call.startedAt = call.startedAt || Date.now();
+      call.endedAt = Date.now();
+      if (current === call || !current) current = null;
       logEvent(call, "released");
       showWrapup(call);
+      drawBar();
     },
     onStatusChange: function (code) {
       status = code;
       if (code !== READY && code !== BREAK && code !== AFTER_CALL_WORK) dialPending = false;
       document.body.setAttribute("data-softphone-status", String(code));
-      // "ready" exactly while the agent is Ready to take calls (benchmarks/softphone_ready.py).
-      document.documentElement.dataset.softphone = code === READY ? "ready" : "";
-      if (CAN_DIAL.indexOf(code) >= 0 || code === SIGNED_IN) notice("");
+      // Ready again: an earlier refusal ("you are on a call") is no longer true; a pending
+      // dial's "Calling…" stays until the call starts or fails.
+      if ((CAN_DIAL.indexOf(code) >= 0 || code === SIGNED_IN) && noticeFrom !== "dial") notice("");
+      drawBar();
     },
     onErrorNotify: function (error) {
+      var e = error || {};
+      var reason = e.errorMsgTip || e.errorMsg || e.errorCode || gettext("unknown error");
+      var wasDialing = dialPending || noticeFrom === "dial";
       dialPending = false;
-      if (error && error.errorCode === "NotAuthenticated") {
-        notice("Your Alibaba Cloud account is not linked any more: link it again.", "error");
-      } else if (error && error.errorCode === "LoginRequired") {
+      window.clearTimeout(dialTimer);
+      stateChanging = false;
+      if (e.errorCode === "NotAuthenticated") {
+        notice(gettext(
+      "Your Alibaba Cloud account is not linked any more: link it again on your profile page."), "error");
+      } else if (e.errorCode === "LoginRequired") {
         // The CRM sign-in ended (e.g. signed out in another tab): the softphone stops polling.
-        notice("Your CRM sign-in has ended: reload the page and sign in again.", "error");
+        notice(gettext("Your CRM sign-in has ended: reload the page and sign in again."), "error");
+      } else if (wasDialing) {
+        // Never leave "Calling…" on screen: say what failed instead.
+        notice(fmt(gettext("The call could not be made: %(reason)s"), { reason: reason }), "error");
+      } else {
+        notice(fmt(gettext("The softphone reported a problem: %(reason)s"), { reason: reason }),
+          "error", "softphone");
       }
+      drawBar();
     }
   };
 
@@ -436,7 +1049,8 @@
     if (!call) return;
     if (call.direction === "outbound") {
       call.popSeq = ++popSeq;
-      showPop("Calling", call.callee, "dialing", call);
+      begin(call);
+      showPop("", call.callee, "dialing", call);
       describeCallee(call);
     } else {
       screenPop(call);
@@ -494,7 +1108,8 @@
     workbench = new window.WorkbenchSdk(Object.assign(sdkConfig, V2 ? hooks2x : hooks));
     window.workbench = workbench;
   } else if (cfg.linked) {
-    notice("The softphone could not be loaded; check the network and reload the page.", "error");
+    notice(gettext("The softphone could not be loaded; check the network and reload the page."),
+      "error");
   }
 
   // --- click-to-dial (called by CRM pages in the frame) -----------------------------------------
@@ -504,7 +1119,6 @@
       ? workbench.getStatusCode() : status;
   }
 
-  var DIALING = 8;
   var dialPending = false;  // a call() not yet answered by onCallDialing/onCallRelease/an error
   var dialTimer = null;
 
@@ -513,20 +1127,34 @@
   function dial(number, label) {
     var reason = null, s = statusNow();
     if (dialPending || s === DIALING) return { ok: false, reason: "" };  // e.g. a double click
-    if (!cfg.linked) reason = "Not linked: link your Alibaba Cloud account to make calls.";
-    else if (!workbench) reason = "The softphone is not loaded.";
-    else if (ON_CALL.indexOf(s) >= 0) reason = "You are on a call: hang up first.";
-    else if (s === SIGNED_IN) reason = "You are signed in but not ready: press Ready first.";
-    else if (CAN_DIAL.indexOf(s) < 0) reason = "Not signed in: sign in to the softphone first.";
+    if (!cfg.linked) reason = gettext("Not linked: link your Alibaba Cloud account to make calls.");
+    else if (!workbench) reason = gettext("The softphone is not loaded.");
+    else if (ON_CALL.indexOf(s) >= 0) reason = gettext("You are on a call: hang up first.");
+    else if (s === SIGNED_IN) reason = gettext("You are signed in but not ready: choose Ready first.");
+    else if (CAN_DIAL.indexOf(s) < 0) reason = gettext("You are offline: choose Ready first.");
     if (reason) {
       notice(reason, "error");
       return { ok: false, reason: reason };
     }
-    notice("Calling " + (label || number) + "\u2026", "info");
+    notice(fmt(gettext("Calling %(party)s\u2026"), { party: label || number }), "info", "dial");
     dialPending = true;
     window.clearTimeout(dialTimer);  // a softphone that never answers must not block dialing
-    dialTimer = window.setTimeout(function () { dialPending = false; }, 15000);
-    workbench.call(number);
+    dialTimer = window.setTimeout(function () {
+      dialPending = false;
+      if (noticeFrom === "dial") {
+        notice(gettext("The call could not be made: the softphone did not answer."), "error");
+      }
+    }, 15000);
+    run("call", [number]).then(function (ok) {
+      // Refused before dialing (the SDK said why through onErrorNotify, or said nothing).
+      if (!ok && dialPending) {
+        dialPending = false;
+        window.clearTimeout(dialTimer);
+        if (noticeFrom === "dial") {
+          notice(gettext("The call could not be made: the softphone refused it."), "error");
+        }
+      }
+    });
     return { ok: true, reason: "" };
   }
 
@@ -538,14 +1166,32 @@
     pending: function () { return pending; }
   };
 
-  // --- the panel, navigation --------------------------------------------------------------------
+  // --- the softphone's own panel, navigation ----------------------------------------------------
 
-  toggle.addEventListener("click", function () {
-    var visible = panel.hidden;
+  function toggleSoftphone(visible) {
     panel.hidden = !visible;
-    document.body.classList.toggle("wb-panel-open", visible);  // the frame makes room for it
     toggle.setAttribute("aria-expanded", String(visible));
+    if (visible) {
+      closePop(keypadPop, keypadBtn);
+      closePop(transferPop, transferBtn);
+    }
     if (workbench && typeof workbench.changeVisible === "function") workbench.changeVisible(visible);
+  }
+
+  toggle.addEventListener("click", function () { toggleSoftphone(panel.hidden); });
+
+  // Links to the console itself (the brand, "Console") would reload it: show the CRM's first
+  // page in the frame instead, so a call goes on.
+  document.querySelector(".topbar").addEventListener("click", function (event) {
+    var link = event.target.closest("a[href]");
+    if (!link || !frame) return;
+    var url = new URL(link.href, window.location.href);
+    if (url.origin === window.location.origin && url.pathname === cfg.homeUrl) {
+      event.preventDefault();
+      openInFrame(cfg.fallbackUrl);
+    }
+    var menu = link.closest("details");
+    if (menu) menu.open = false;
   });
 
   window.addEventListener("beforeunload", function (event) {
@@ -565,4 +1211,8 @@
       }
     } catch (e) { /* not the CRM's origin: leave the address as it is */ }
   });
+
+  restoreDrafts();
+  drawIdle();
+  drawBar();
 })();
