@@ -103,27 +103,13 @@
     return node;
   }
 
-  // A phone number for the eye: a Chinese number (+86, 0086 or none) in its national grouping
-  // (138 0013 8000, 010 6552 9988), anything else as the softphone gave it. The CRM's pages
-  // format stored numbers on the server; this is for numbers only the softphone knows.
+  // A phone number for the eye: as the CRM's pages show it (the lookup's `display`: national in
+  // PHONE_DEFAULT_REGION, international otherwise; customers.phones.display_phone), else as the
+  // softphone gave it until the lookup has answered.
+  var shownNumbers = {};
   function formatNumber(number) {
     var raw = (number || "").trim();
-    var digits = raw.replace(/[\s\-().]/g, "");
-    if (!/^\+?\d+$/.test(digits)) return raw;
-    var national = digits.replace(/^(\+86|0086)/, "");
-    if (national.length === digits.length && digits.charAt(0) === "+") return raw;  // not CN
-    if (/^1\d{10}$/.test(national)) {
-      return national.slice(0, 3) + " " + national.slice(3, 7) + " " + national.slice(7);
-    }
-    if (/^0?(10|2\d)\d{8}$/.test(national)) {
-      national = national.replace(/^0?/, "0");
-      return national.slice(0, 3) + " " + national.slice(3, 7) + " " + national.slice(7);
-    }
-    if (/^0?[3-9]\d{2}\d{7,8}$/.test(national)) {
-      national = national.replace(/^0?/, "0");
-      return national.slice(0, 4) + " " + national.slice(4);
-    }
-    return raw;
+    return shownNumbers[raw] || raw;
   }
 
   // A same-origin path of a URL (the lookup answers absolute URLs).
@@ -286,6 +272,10 @@
       credentials: "same-origin", headers: { Accept: "application/json" }
     }).then(function (resp) {
       return resp.json().then(function (data) {
+        if (resp.ok && data.display) {
+          shownNumbers[(number || "").trim()] = data.display;
+          drawBar();
+        }
         return { ok: resp.ok, status: resp.status, data: data };
       });
     });
