@@ -21,6 +21,7 @@ from django.db.models.functions import Left, Upper
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from customers.models import CallRecord, Customer, PhoneNumber
@@ -706,6 +707,42 @@ def set_call_notes(agent, record_id: int, notes: str) -> CallRecord:
 def recent_calls(customer: Customer, limit: int = 20) -> list[CallRecord]:
     """The customer's newest ``limit`` calls, newest first, with their agents."""
     return list(customer.calls.select_related("agent").order_by("-started_at", "-id")[:limit])
+
+
+def caller_context(customer: Customer, limit: int = 5) -> dict:
+    """What the console shows beside a call about its customer, in the request's language.
+
+    ``{"id", "name", "company", "notes", "calls": [{"id", "when", "direction", "outcome",
+    "duration", "number", "agent", "notes"}]}``: the newest ``limit`` calls, newest first;
+    ``when`` in the language's DATETIME_FORMAT and TIME_ZONE, ``direction``/``outcome`` translated
+    labels, ``duration`` in seconds (or null), ``number`` the other party as the pages show it.
+    """
+    calls = []
+    for call in recent_calls(customer, limit):
+        party = call.caller if call.direction == CallRecord.INBOUND else call.callee
+        calls.append(
+            {
+                "id": call.pk,
+                "when": (
+                    date_format(timezone.localtime(call.started_at), "DATETIME_FORMAT")
+                    if call.started_at
+                    else ""
+                ),
+                "direction": call.get_direction_display(),
+                "outcome": call.get_outcome_display(),
+                "duration": call.duration,
+                "number": display_phone(party),
+                "agent": call.agent.get_username() if call.agent else "",
+                "notes": call.notes,
+            }
+        )
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "company": customer.company,
+        "notes": customer.notes,
+        "calls": calls,
+    }
 
 
 def call_as_json(record: CallRecord) -> dict:

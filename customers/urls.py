@@ -10,5 +10,6 @@ urlpatterns = [
     path("customers/calls/log", views.call_log, name="call_log"),
     path("customers/calls/<int:pk>/notes", views.call_notes, name="call_notes"),
     path("customers/<int:pk>/", views.customer_detail, name="detail"),
+    path("customers/<int:pk>/context", views.customer_context, name="context"),
     path("customer/phoneNumber/<str:number>", views.customer_by_phone, name="by_phone"),
 ]

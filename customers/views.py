@@ -154,6 +154,20 @@ def customer_lookup(request):
 
 
 @_json_can_view
+@rate_limited("customers.lookup", "RATELIMIT_LOOKUP")
+def customer_context(request, pk):
+    """``GET /customers/<pk>/context`` -> the caller's context for the console (JSON).
+
+    200: :func:`customers.services.caller_context` (notes and recent calls, in the request's
+    language); 404 ``{"error"}`` for a customer that does not exist.
+    """
+    customer = Customer.objects.filter(pk=pk).first()
+    if customer is None:
+        return JsonResponse({"error": _("No such customer.")}, status=404)
+    return JsonResponse(services.caller_context(customer))
+
+
+@_json_can_view
 @rate_limited("customers.call_log", "RATELIMIT_CALL_LOG")
 def call_log(request):
     """``POST /customers/calls/log``: record one softphone event of the agent's call (JSON).
