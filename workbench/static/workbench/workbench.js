@@ -969,7 +969,10 @@
     9001: gettext("not possible in the current status."),
     "Permission.Denied": gettext("not allowed (signed in on another device?)."),
     Forbidden: gettext("not allowed (signed in on another device?)."),
-    Throttling: gettext("too many requests: wait a moment and try again.")
+    Throttling: gettext("too many requests: wait a moment and try again."),
+    ActionNotAllowed: gettext("not allowed (signed in on another device?)."),
+    UpstreamTimeout: gettext("Alibaba Cloud did not answer in time: try again."),
+    UpstreamUnavailable: gettext("Alibaba Cloud cannot be reached: check the network and try again.")
   };
 
   function errorReason(e) {
