@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from customers.models import CallRecord, Customer, PhoneNumber
 from customers.phones import (
     InvalidPhoneNumber,
+    dial_string,
     display_phone,
     is_complete_number,
     normalize_phone,
@@ -47,6 +48,7 @@ __all__ = [
     "create_customer",
     "customer_as_json",
     "customer_search_q",
+    "dial_string",
     "display_phone",
     "ensure_customer",
     "find_by_phone",

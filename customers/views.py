@@ -131,8 +131,9 @@ def customer_by_phone(request, number):
 def customer_lookup(request):
     """``GET /customers/lookup?number=...`` -> every customer with that number, for screen pop.
 
-    200: ``{"number", "normalized", "display", "matches": [{"id", "name", "company", "url",
-    "phones"}]}`` (``display``: the number as the pages show it);
+    200: ``{"number", "normalized", "display", "dial", "matches": [{"id", "name", "company",
+    "url", "phones"}]}`` (``display``: the number as the pages show it; ``dial``: what to dial
+    for it, as click-to-dial does: :func:`customers.phones.dial_string`);
     400: ``{"error": ...}`` when ``number`` is missing or not a phone number.
     """
     number = request.GET.get("number", "")
@@ -145,6 +146,7 @@ def customer_lookup(request):
             "number": number,
             "normalized": services.normalize_phone(number),
             "display": services.display_phone(number),
+            "dial": services.dial_string(number),
             "matches": [
                 services.customer_as_json(c, request.build_absolute_uri(c.get_absolute_url()))
                 for c in matches

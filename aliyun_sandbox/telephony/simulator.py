@@ -375,6 +375,8 @@ def set_agent_status(user: CloudUser, status: str, skill_group_ids: list[str] | 
     known = {g["SkillGroupId"] for g in ccc_data.SKILL_GROUPS}
     if skill_group_ids is not None and not set(skill_group_ids) <= known:
         raise SimulatorError("Parameter.Invalid", "Unknown skill group.", 400)
+    # A softphone back after the timeout signs in afresh: its calls stay released, not revived.
+    release_gone_agents()
     with transaction.atomic(using=SANDBOX_DB):
         state = AgentState.objects.select_for_update().get_or_create(user=user)[0]
         state.status = status
@@ -392,7 +394,11 @@ def set_agent_status(user: CloudUser, status: str, skill_group_ids: list[str] | 
 
 
 def touch(user: CloudUser) -> AgentState:
-    """Record that the agent's softphone is alive (it polled); returns the AgentState."""
+    """Record that the agent's softphone is alive (it polled); returns the AgentState.
+
+    A softphone back after ``settings.SANDBOX_AGENT_TIMEOUT`` finds its calls released (and
+    itself OFFLINE) first: being seen again must not revive a call the others saw end."""
+    release_gone_agents()
     now = timezone.now()
     if AgentState.objects.filter(user=user).update(last_seen=now):
         return AgentState.objects.get(user=user)

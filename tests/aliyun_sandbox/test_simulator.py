@@ -259,6 +259,25 @@ def test_a_gone_agents_call_is_released_when_the_softphone_itself_returns(edward
     assert exc.value.code == "CallStateError"
 
 
+@pytest.mark.parametrize("comes_back", ["sign_in", "touch"])
+def test_a_released_call_stays_ended_when_the_agent_signs_in_again(edward, settings, comes_back):
+    """Signed out of the CRM mid-call (the softphone stopped polling): the call shows released
+    once the timeout has passed; signing in and Ready again (1.x state, 2.x heartbeat) must not
+    bring it back as talking."""
+    settings.SANDBOX_AGENT_TIMEOUT = 5
+    ready(edward)
+    call = _talking_call(edward)
+    _silence(edward, 6)
+    assert [c["state"] for c in map(simulator.call_json, simulator.recent_calls())] == ["released"]
+    if comes_back == "touch":
+        simulator.touch(edward)
+    ready(edward)
+    assert simulator.live_call(edward) is None
+    call.refresh_from_db()
+    assert (call.state, call.released_by) == (Call.RELEASED, "timeout")
+    assert [c["state"] for c in map(simulator.call_json, simulator.recent_calls())] == ["released"]
+
+
 def test_a_call_to_a_busy_agent_queues_and_rings_when_the_agent_is_free(edward):
     ready(edward)
     first = simulator.ring_agent(edward, "13501234567")

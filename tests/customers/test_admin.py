@@ -127,6 +127,23 @@ def test_admin_import_bad_file_shows_line_errors_and_saves_nothing(supervisor_cl
     assert not Customer.objects.exists()
 
 
+def test_admin_import_bad_file_heading_reads_cleanly_in_chinese(supervisor_client):
+    """The library's zh_Hans catalogue garbles the heading ("某些行验数据证失败"): ours is used."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("customers.csv", BAD_CSV.encode(), content_type="text/csv")
+    response = supervisor_client.post(
+        reverse("admin:customers_customer_import"),
+        {"import_file": upload, "format": "0", "resource": "0"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "某些行验数据证失败" not in html
+    assert "<h2>以下各行未通过数据验证</h2>" in html
+    assert "not-a-number" in html
+
+
 def test_admin_import_good_file_after_confirm(supervisor_client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

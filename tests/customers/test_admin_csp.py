@@ -63,7 +63,7 @@ def test_import_preview_and_confirmation_log_no_csp_violation(live_server, page,
     page.set_input_files("input[name=import_file]", str(bad))
     page.select_option("select[name=format]", label="csv")
     page.click("input[type=submit]")
-    expect(page.locator("body")).to_contain_text("Some rows failed to validate")
+    expect(page.locator("body")).to_contain_text("Some rows did not pass validation")
     page.goto(url)
     page.set_input_files("input[name=import_file]", str(good))
     page.select_option("select[name=format]", label="csv")

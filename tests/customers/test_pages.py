@@ -172,6 +172,26 @@ def test_lookup_json(agent_client, mr_lu):
     ]
 
 
+@pytest.mark.parametrize(
+    "typed, dial, display",
+    [
+        ("+86 138-0013-8000 ext 12", "13800138000", "138 0013 8000 ext. 12"),
+        (
+            "\u0661\u0663\u0668\u0660\u0660\u0661\u0663\u0668\u0660\u0660\u0660",
+            "13800138000",
+            "138 0013 8000",
+        ),
+        ("+1 415-555-0100", "0014155550100", "+1 415-555-0100"),
+    ],
+)
+def test_lookup_answers_the_dial_string_the_keypad_dials(
+    agent_client, settings, typed, dial, display
+):
+    settings.PHONE_DEFAULT_REGION = "CN"
+    body = agent_client.get(reverse("customers:lookup"), {"number": typed}).json()
+    assert (body["dial"], body["display"]) == (dial, display)
+
+
 def test_lookup_no_match_is_empty_list(agent_client, mr_lu):
     response = agent_client.get(reverse("customers:lookup"), {"number": "13800138000"})
     assert response.status_code == 200

@@ -335,7 +335,10 @@ def test_a_dial_failure_says_what_failed_and_clears_calling(console, demo):
 
     page.route("**/aliyun/ccc/api?action=MakeCall*", refuse)
     crm.locator("a.phone", has_text=MISS_LU).first.click()
-    expect(notice).to_contain_text("The call could not be made: CCC is down")
+    # An unknown code: the upstream Message only as a detail.
+    expect(notice).to_contain_text(
+        "The call could not be made: the service refused it (ServiceUnavailable: CCC is down)"
+    )
     expect(notice).to_have_attribute("data-kind", "error")
     expect(notice).not_to_contain_text("Calling")
     expect(page.locator(".cb-phase")).not_to_contain_text("Calling")

@@ -873,15 +873,38 @@
     if (TALKING.indexOf(statusNow()) >= 0) run("sendDtmf", [digit]);
     else dialInput.value += digit;
   });
+  // The typed number goes through the server's normalization first, as click-to-dial's numbers
+  // do (customers.phones): the lookup answers what to dial (Unicode digits read, extension
+  // dropped, PHONE_DEFAULT_REGION's dialling rules) and how to show it. Not a number: say so in
+  // the agent's language and dial nothing.
+  var keypadBusy = false;
   keypadPop.addEventListener("submit", function (event) {
     event.preventDefault();
     var number = dialInput.value.trim();
-    if (!number) return;
-    var result = dial(number, number);
-    if (result.ok) {
-      dialInput.value = "";
-      closePop(keypadPop, keypadBtn);
-    }
+    if (!number || keypadBusy) return;
+    keypadBusy = true;
+    lookup(number).then(function (answer) {
+      keypadBusy = false;
+      if (answer.status === 400) {
+        notice(fmt(gettext("Not dialled: %(reason)s"),
+          { reason: answer.data.error || gettext("this is not a phone number.") }), "error");
+        return;
+      }
+      if (!answer.ok || !answer.data.dial) {
+        notice(gettext("Not dialled: the number could not be checked; try again."), "error");
+        return;
+      }
+      var display = answer.data.display || answer.data.dial;
+      shownNumbers[answer.data.dial] = display;
+      var result = dial(answer.data.dial, display);
+      if (result.ok) {
+        dialInput.value = "";
+        closePop(keypadPop, keypadBtn);
+      }
+    }, function () {
+      keypadBusy = false;
+      notice(gettext("Not dialled: the number could not be checked; try again."), "error");
+    });
   });
   transferPop.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -927,6 +950,52 @@
       call.startedAt = call.startedAt || Date.now();
       lastEnded = null;
     }
+  }
+
+  // What an error of the softphone / CCC means, in the agent's language, chosen by its code: the
+  // service's own Message (Chinese on Alibaba's CCC, whatever the page's language) is only a
+  // detail, shown when the code is one this console does not know.
+  var ERROR_TEXTS = {
+    "Parameter.Invalid": gettext("a value was not accepted (is the number a phone number?)."),
+    InvalidParameter: gettext("a value was not accepted (is the number a phone number?)."),
+    UserBusy: gettext("you or the other agent are already on a call."),
+    AgentNotReady: gettext("the agent is not ready: signed out, or not Ready in the softphone."),
+    "NotExists.UserId": gettext("there is no such agent."),
+    "NotExists.JobId": gettext("the call has already ended."),
+    "NotExists.Call": gettext("the call has already ended."),
+    StatusNotAllowed: gettext("not possible in the current status."),
+    StateNotAllowed: gettext("not possible in the current status."),
+    CallStateError: gettext("not possible in the call's current state."),
+    9001: gettext("not possible in the current status."),
+    "Permission.Denied": gettext("not allowed (signed in on another device?)."),
+    Forbidden: gettext("not allowed (signed in on another device?)."),
+    Throttling: gettext("too many requests: wait a moment and try again."),
+    ActionNotAllowed: gettext("not allowed (signed in on another device?)."),
+    UpstreamTimeout: gettext("Alibaba Cloud did not answer in time: try again."),
+    UpstreamUnavailable: gettext("Alibaba Cloud cannot be reached: check the network and try again.")
+  };
+
+  function errorReason(e) {
+    var code = e.errorCode == null ? "" : String(e.errorCode);
+    var text = ERROR_TEXTS[code];
+    if (!text && /^NotExists\./.test(code)) text = gettext("it does not exist (any more).");
+    if (!text && /^NotSupported\./.test(code)) text = gettext("not supported.");
+    if (!text && /^(Permission|Forbidden)/.test(code)) {
+      text = gettext("not allowed (signed in on another device?).");
+    }
+    if (!text && /^Throttling/.test(code)) {
+      text = gettext("too many requests: wait a moment and try again.");
+    }
+    if (text) return text;
+    var detail = e.errorMsg || e.errorMsgTip || "";
+    if (code && detail) {
+      return fmt(gettext("the service refused it (%(code)s: %(detail)s)"),
+        { code: code, detail: detail });
+    }
+    if (code || detail) {
+      return fmt(gettext("the service refused it (%(detail)s)"), { detail: code || detail });
+    }
+    return gettext("unknown error");
   }
 
   var hooks = {
@@ -990,7 +1059,7 @@
     },
     onErrorNotify: function (error) {
       var e = error || {};
-      var reason = e.errorMsgTip || e.errorMsg || e.errorCode || gettext("unknown error");
+      var reason = errorReason(e);
       var wasDialing = dialPending || noticeFrom === "dial";
       dialPending = false;
       window.clearTimeout(dialTimer);
