@@ -138,3 +138,27 @@ def test_hold_card_agrees_and_after_call_work_offers_ready(ready, simulator):
     with translation.override("zh-hans"):
         said = js.gettext("%(outcome)s, %(duration)s")
     assert said == "%(outcome)s\uff0c%(duration)s"
+
+
+def test_after_call_work_in_chinese_at_1024_px(ready, simulator):
+    page = ready
+    page.set_viewport_size({"width": 1280, "height": 800})
+    switch_language(page, "zh-hans")  # Ready again by itself
+    expect(page.locator("html")).to_have_attribute("data-softphone", "ready", timeout=10_000)
+    on_call(page, simulator)
+    page.wait_for_timeout(1200)
+    page.click("#cb-primary[data-action=hangup]")
+    wait_status(page, 5)
+    pop = page.locator("#screen-pop")
+    expect(pop.locator(".wb-pop-outcome")).to_have_text(re.compile(r"^已完成，\d+ 秒$"))
+    expect(page.locator("#cb-primary")).to_have_text("就绪")
+    page.set_viewport_size({"width": 1024, "height": 800})
+    page.wait_for_timeout(200)
+    rows = page.evaluate(
+        """() => ["#cb-state", ".cb-timer", "#cb-primary"].map((s) => {
+          const box = document.querySelector(s).getBoundingClientRect();
+          return [s, Math.round(box.top + box.height / 2)];
+        })"""
+    )
+    middles = [middle for _, middle in rows]
+    assert max(middles) - min(middles) <= 12, rows  # one row: the timer keeps its place
