@@ -23,7 +23,10 @@
  * - Call log: every hook is posted to the call-log endpoint (JSON, CSRF header), once per event,
  *   one at a time, retried on network errors; the server merges them per (agent, contact id).
  * - Navigation: CRM pages load in the same-origin frame, so the call survives; leaving or
- *   reloading the console during a call asks first (beforeunload).
+ *   reloading the console during a call asks first (beforeunload), the language switch does not.
+ *   After a reload the tab signs the softphone in again as it was (sessionStorage), resuming a
+ *   live call with its kept start time. A second tab of the agent stays passive (BroadcastChannel)
+ *   until "Use this tab"; signing out during a call asks first.
  * Configuration comes from the page (json_script #workbench-config), never from generated JS.
  * Words go through Django's JavaScript catalogue (gettext, /jsi18n/).
  */
@@ -78,6 +81,12 @@
   var workbench = null;
   var passive = false;      // the console is used in another tab of this agent: hands off
   var leaving = false;      // the agent chose to leave (language switch, confirmed sign-out)
+  // This tab's softphone state before a reload (sessionStorage; see restoreState).
+  var SESSION = "crmdemo-console:" + cfg.agent;
+  var wasState = null;
+  try {
+    wasState = (JSON.parse(window.sessionStorage.getItem(SESSION) || "null") || {}).state || null;
+  } catch (e) { /* storage off */ }
 
   var noticeFrom = "";      // what said the notice shown ("call-log"...), to clear it later
   var noticeTimer = null;
@@ -1237,8 +1246,6 @@
   // a call, in after-call work) is kept per tab, and the page signs the softphone in again after
   // loading (a live call is resumed by the sign-in); the call's start and answer times are kept by
   // call id, so its timer goes on instead of restarting from 0.
-  var SESSION = "crmdemo-console:" + cfg.agent;
-
   function readSession() {
     try {
       return JSON.parse(window.sessionStorage.getItem(SESSION) || "null") || {};
@@ -1336,7 +1343,7 @@
     tabBanner.hidden = true;
     tabText.textContent = "";
     drawBar();
-    restoreState(otherState || readSession().state);
+    restoreState(otherState || wasState);
   });
 
   function startTabs(then) {
@@ -1401,5 +1408,5 @@
   restoreDrafts();
   drawIdle();
   drawBar();
-  startTabs(function () { restoreState(readSession().state); });
+  startTabs(function () { restoreState(wasState); });
 })();
