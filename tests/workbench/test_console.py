@@ -200,7 +200,10 @@ def test_console_journey(browser, demo, simulator, lang):
     form = page.locator(".wb-wrapup").first
     expect(form).to_be_visible()
     expect(page.locator(".cb-phase")).to_have_text(words["After-call work"])
-    expect(page.locator("#cb-primary")).to_be_disabled()
+    # The primary action ends the after-call work (Ready), never a disabled "Answer".
+    expect(page.locator("#cb-primary")).to_have_attribute("data-action", "ready")
+    expect(page.locator("#cb-primary")).to_have_text(words["Ready"])
+    expect(page.locator("#cb-primary")).to_be_enabled()
     expect(crm.locator("#calls tbody tr").first).to_have_class("completed")
     form.locator("textarea").fill("客户询问发票 / asked for the invoice")
     check_layout(page)

@@ -23,7 +23,10 @@
  * - Call log: every hook is posted to the call-log endpoint (JSON, CSRF header), once per event,
  *   one at a time, retried on network errors; the server merges them per (agent, contact id).
  * - Navigation: CRM pages load in the same-origin frame, so the call survives; leaving or
- *   reloading the console during a call asks first (beforeunload).
+ *   reloading the console during a call asks first (beforeunload), the language switch does not.
+ *   After a reload the tab signs the softphone in again as it was (sessionStorage), resuming a
+ *   live call with its kept start time. A second tab of the agent stays passive (BroadcastChannel)
+ *   until "Use this tab"; signing out during a call asks first.
  * Configuration comes from the page (json_script #workbench-config), never from generated JS.
  * Words go through Django's JavaScript catalogue (gettext, /jsi18n/).
  */
@@ -76,6 +79,14 @@
   var current = null;       // the call the bar shows (the newest live one)
   var popSeq = 0;           // bumped by every screen pop; a lookup answers only its own
   var workbench = null;
+  var passive = false;      // the console is used in another tab of this agent: hands off
+  var leaving = false;      // the agent chose to leave (language switch, confirmed sign-out)
+  // This tab's softphone state before a reload (sessionStorage; see restoreState).
+  var SESSION = "crmdemo-console:" + cfg.agent;
+  var wasState = null;
+  try {
+    wasState = (JSON.parse(window.sessionStorage.getItem(SESSION) || "null") || {}).state || null;
+  } catch (e) { /* storage off */ }
 
   var noticeFrom = "";      // what said the notice shown ("call-log"...), to clear it later
   var noticeTimer = null;
@@ -241,6 +252,10 @@
   function drawPopTitle() {
     var call = popCall(), phase = phaseOf(call), title = pop.getAttribute("data-title") || "";
     popTitle.textContent = title && phase ? phase + " \u00b7 " + title : phase || title;
+    // The call log's "On the call" under it would contradict "On hold": the live phase instead.
+    if (call === current && phase && pop.getAttribute("data-outcome") === "talking") {
+      popOutcome.textContent = phase;
+    }
   }
 
   // The call log's answer for the call in the pop: its outcome and talk time.
@@ -249,10 +264,17 @@
     if (call.wrapup) call.wrapup.setRecord(record);
     if (!record || pop.getAttribute("data-contact-id") !== callKey(call)) return;
     pop.setAttribute("data-outcome", record.outcome);
-    popOutcome.textContent = OUTCOMES[record.outcome] || record.outcome;
-    if (record.endedAt && record.answeredAt) {
-      popOutcome.textContent += ", " + fmt(gettext("%(seconds)s s"), { seconds: record.duration });
-    }
+    popOutcome.textContent = outcomeText(record);
+    drawPopTitle();
+  }
+
+  // "Completed, 13 s": the outcome and, for an answered call that ended, its talk time.
+  function outcomeText(record) {
+    var said = OUTCOMES[record.outcome] || record.outcome;
+    if (!(record.endedAt && record.answeredAt)) return said;
+    return fmt(gettext("%(outcome)s, %(duration)s"), {
+      outcome: said, duration: fmt(gettext("%(seconds)s s"), { seconds: record.duration })
+    });
   }
 
   function customerLine(match) {
@@ -519,9 +541,7 @@
       save: function () { form.requestSubmit(); },
       setRecord: function (record) {
         if (!record) return;
-        outcome.textContent = (OUTCOMES[record.outcome] || record.outcome) +
-          (record.endedAt && record.answeredAt
-            ? ", " + fmt(gettext("%(seconds)s s"), { seconds: record.duration }) : "");
+        outcome.textContent = outcomeText(record);
       },
       // Another tab of this agent changed this call's draft.
       otherTab: function (other) {
@@ -697,7 +717,8 @@
     else stateSelect.value = st;
     if (!stateSelect.value) stateSelect.value = st === "break" ? "break:rest" : "offline";
     stateSelect.disabled = !cfg.linked || !workbench || live || stateChanging ||
-      s === REGISTERING;
+      s === REGISTERING || passive;
+    rememberState(s);
 
     // The call: from the live call, else the one that just ended (until a new one).
     var shown = call || lastEnded;
@@ -726,12 +747,18 @@
     } else if (live) {
       primary.setAttribute("data-action", "hangup");
       primary.textContent = gettext("Hang up");
+    } else if (s === AFTER_CALL_WORK && !stateChanging) {
+      // After-call work: the useful next step is taking calls again.
+      primary.setAttribute("data-action", "ready");
+      primary.textContent = gettext("Ready");
     } else {
       primary.setAttribute("data-action", "none");
       primary.textContent = gettext("Answer");
     }
-    primary.disabled = !live;
-    primary.title = live ? "" : gettext("No call");
+    var acw = primary.getAttribute("data-action") === "ready";
+    primary.disabled = !(live || acw) || passive;
+    primary.title = acw ? gettext("End the after-call work and take calls again")
+      : live ? "" : gettext("No call");
     declineBtn.hidden = !inboundRinging;
 
     var held = s === HOLD;
@@ -851,6 +878,7 @@
     var action = primary.getAttribute("data-action");
     if (action === "answer") run("answer");
     else if (action === "hangup") run("hangUp");
+    else if (action === "ready") changeState("ready");
   });
   declineBtn.addEventListener("click", function () { run("hangUp"); });
   holdBtn.addEventListener("click", function () {
@@ -947,8 +975,9 @@
       });
       current = call;
       muted = false;
-      call.startedAt = call.startedAt || Date.now();
+      call.startedAt = call.startedAt || keptTimes(call).startedAt || Date.now();
       lastEnded = null;
+      keepTimes(call);
     }
   }
 
@@ -1031,7 +1060,8 @@
       });
       if (!call.direction) call.direction = "inbound";
       begin(call);
-      call.answeredAt = call.answeredAt || Date.now();
+      call.answeredAt = call.answeredAt || keptTimes(call).answeredAt || Date.now();
+      keepTimes(call);
       logEvent(call, "answered");
       drawBar();
     },
@@ -1040,6 +1070,7 @@
         caller: caller, contactId: contactId, direction: "inbound"
       });
       delete calls[connid];
+      forgetTimes(call);
       dialPending = false;
       call.startedAt = call.startedAt || Date.now();
       call.endedAt = Date.now();
@@ -1164,7 +1195,14 @@
       header: true
     };
     if (V2) sdkConfig.regionId = cfg.regionId;
-    workbench = new window.WorkbenchSdk(Object.assign(sdkConfig, V2 ? hooks2x : hooks));
+    var chosen = V2 ? hooks2x : hooks, guarded = {};
+    // A passive tab (the console is used in another tab) shows and logs nothing of the calls.
+    Object.keys(chosen).forEach(function (name) {
+      guarded[name] = function () {
+        if (!passive) return chosen[name].apply(null, arguments);
+      };
+    });
+    workbench = new window.WorkbenchSdk(Object.assign(sdkConfig, guarded));
     window.workbench = workbench;
   } else if (cfg.linked) {
     notice(gettext("The softphone could not be loaded; check the network and reload the page."),
@@ -1186,7 +1224,8 @@
   function dial(number, label) {
     var reason = null, s = statusNow();
     if (dialPending || s === DIALING) return { ok: false, reason: "" };  // e.g. a double click
-    if (!cfg.linked) reason = gettext("Not linked: link your Alibaba Cloud account to make calls.");
+    if (passive) reason = gettext("The console is used in another tab: dial there, or choose Use this tab.");
+    else if (!cfg.linked) reason = gettext("Not linked: link your Alibaba Cloud account to make calls.");
     else if (!workbench) reason = gettext("The softphone is not loaded.");
     else if (ON_CALL.indexOf(s) >= 0) reason = gettext("You are on a call: hang up first.");
     else if (s === SIGNED_IN) reason = gettext("You are signed in but not ready: choose Ready first.");
@@ -1254,7 +1293,7 @@
   });
 
   window.addEventListener("beforeunload", function (event) {
-    if (ON_CALL.indexOf(statusNow()) >= 0) {
+    if (!leaving && !passive && ON_CALL.indexOf(statusNow()) >= 0) {
       event.preventDefault();
       event.returnValue = "";  // the browser asks "Leave site?": the call would be cut
     }
@@ -1271,7 +1310,172 @@
     } catch (e) { /* not the CRM's origin: leave the address as it is */ }
   });
 
+  // --- this tab's softphone state across reloads (sessionStorage) --------------------------------
+  // A reload or the language switch must not drop the agent: what they were (Ready, on break, on
+  // a call, in after-call work) is kept per tab, and the page signs the softphone in again after
+  // loading (a live call is resumed by the sign-in); the call's start and answer times are kept by
+  // call id, so its timer goes on instead of restarting from 0.
+  function readSession() {
+    try {
+      return JSON.parse(window.sessionStorage.getItem(SESSION) || "null") || {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function writeSession(data) {
+    try {
+      window.sessionStorage.setItem(SESSION, JSON.stringify(data));
+    } catch (e) { /* storage off: a reload signs out as before */ }
+  }
+
+  var restoring = false;
+
+  function rememberState(s) {
+    if (passive || restoring || s === UNREGISTERED || s === REGISTERING) return;
+    var data = readSession(), st = agentState(s);
+    data.state = st === "break" ? lastBreak : st;
+    writeSession(data);
+  }
+
+  function keptTimes(call) {
+    return (readSession().calls || {})[callKey(call)] || {};
+  }
+
+  function keepTimes(call) {
+    var data = readSession();
+    data.calls = data.calls || {};
+    data.calls[callKey(call)] = { startedAt: call.startedAt, answeredAt: call.answeredAt || null };
+    writeSession(data);
+  }
+
+  function forgetTimes(call) {
+    var data = readSession();
+    if (data.calls) delete data.calls[callKey(call)];
+    writeSession(data);
+  }
+
+  // Sign the softphone in again as the agent was before the reload (or as the other tab was).
+  function restoreState(was) {
+    if (!cfg.linked || !workbench || !was || was === "offline" || was === "pending") return;
+    var target = was.indexOf("break") === 0 ? was : "ready";  // a call or after-call work: Ready
+    restoring = true;
+    var started = Date.now();
+    (function wait() {
+      var s = statusNow();
+      var loaded = panel.querySelector(".wbsdk-groups input") || Date.now() - started > 3000;
+      if (passive) {
+        restoring = false;
+      } else if (loaded && (s === UNREGISTERED || s === OFFLINE)) {
+        restoring = false;
+        changeState(target);
+      } else if (loaded && s !== REGISTERING) {
+        restoring = false;  // already signed in (e.g. the SDK did it): nothing to do
+        drawBar();
+      } else if (Date.now() - started < 15000) {
+        window.setTimeout(wait, 100);
+      } else {
+        restoring = false;
+      }
+    })();
+  }
+
+  // --- one console per agent: other tabs (BroadcastChannel) --------------------------------------
+  // A second tab of the console says so and leaves the softphone alone until the agent chooses
+  // "Use this tab"; the first tab is then told and goes passive.
+  var tabBanner = el("div", { "class": "cb-tabs", role: "alert", hidden: "" });
+  var tabText = el("span", { "class": "cb-tabs-text" });
+  var tabUse = el("button", { type: "button", "class": "cb-tabs-use" }, gettext("Use this tab"));
+  tabBanner.appendChild(tabText);
+  tabBanner.appendChild(tabUse);
+  bar.insertBefore(tabBanner, noticeEl);
+  var channel = null, otherState = null;
+
+  function goPassive(text) {
+    passive = true;
+    status = UNREGISTERED;  // this tab no longer speaks for the softphone
+    current = null;
+    tabText.textContent = text;
+    tabBanner.hidden = false;
+    closePop(keypadPop, keypadBtn);
+    closePop(transferPop, transferBtn);
+    drawBar();
+  }
+
+  function tell(message) {
+    if (channel) channel.postMessage(Object.assign({ tab: TAB }, message));
+  }
+
+  tabUse.addEventListener("click", function () {
+    tell({ type: "takeover" });
+    passive = false;
+    tabBanner.hidden = true;
+    tabText.textContent = "";
+    drawBar();
+    restoreState(otherState || wasState);
+  });
+
+  function startTabs(then) {
+    if (typeof window.BroadcastChannel !== "function") { then(); return; }
+    channel = new window.BroadcastChannel(SESSION);
+    var answered = false;
+    channel.onmessage = function (event) {
+      var m = event.data || {};
+      if (m.tab === TAB) return;
+      if (m.type === "hello" && !passive) {
+        tell({ type: "here", state: readSession().state || agentState(status) });
+      } else if (m.type === "here" && !answered) {
+        answered = true;
+        otherState = m.state || null;
+        goPassive(gettext("The console is open in another tab."));
+      } else if (m.type === "takeover" && !passive) {
+        goPassive(gettext("The console is now used in another tab: this tab is passive."));
+      }
+    };
+    tell({ type: "hello" });
+    window.setTimeout(function () { if (!answered) then(); }, 400);
+  }
+
+  // The language switch reloads the console: no "leave site?" (the call goes on and is resumed);
+  // signing out during a call asks first (the caller would be left alone).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches("form.langswitch")) {
+      leaving = true;
+    } else if (form.matches("form.signout")) {
+      if (!passive && ON_CALL.indexOf(statusNow()) >= 0 && !window.confirm(gettext(
+        "You are on a call: signing out leaves the caller alone. Sign out anyway?"))) {
+        event.preventDefault();
+        return;
+      }
+      leaving = true;
+      writeSession({});
+    }
+  }, true);
+
+  // A customer created from "Unknown caller": when the frame shows a customer's page, look the
+  // number up again, so the call bar and the card name the new customer.
+  function relookUnknown() {
+    var call = popCall();
+    if (!call || pop.getAttribute("data-kind") !== "unknown") return;
+    var here;
+    try { here = frame.contentWindow.location.pathname; } catch (e) { return; }
+    if (!/^\/customers\/\d+\/$/.test(here)) return;
+    var number = (call.caller || "").trim(), seq = popSeq;
+    lookup(number).then(function (answer) {
+      var matches = answer.ok && answer.data.matches || [];
+      if (seq !== popSeq || matches.length !== 1) return;
+      showPop(matches[0].name, number, "customer", call);
+      popBody.appendChild(el("p", { "class": "wb-pop-customer", dir: "auto" },
+        customerLine(matches[0])));
+      if (call.record) showRecord(call);
+      named(call, matches[0].name);
+    }, function () { /* it stays unknown */ });
+  }
+  if (frame) frame.addEventListener("load", relookUnknown);
+
   restoreDrafts();
   drawIdle();
   drawBar();
+  startTabs(function () { restoreState(wasState); });
 })();
