@@ -162,3 +162,22 @@ def test_after_call_work_in_chinese_at_1024_px(ready, simulator):
     )
     middles = [middle for _, middle in rows]
     assert max(middles) - min(middles) <= 12, rows  # one row: the timer keeps its place
+
+
+def test_the_callers_card_shows_notes_and_recent_calls_and_follows_saved_notes(ready, simulator):
+    from customers.models import Customer
+
+    Customer.objects.filter(name="Mr Lu").update(notes="VIP: prefers afternoon calls")
+    page = ready
+    on_call(page, simulator)
+    pop = page.locator("#screen-pop")
+    expect(pop.locator(".wb-pop-notes")).to_have_text("VIP: prefers afternoon calls")
+    expect(pop.locator(".wb-pop-calls li").first).to_contain_text("inbound")
+    page.click("#cb-primary[data-action=hangup]")
+    wait_status(page, 5)
+    form = page.locator(".wb-wrapup").first
+    form.locator("textarea").fill("Asked for the December invoice")
+    form.get_by_role("button", name="Save notes").click()
+    expect(form.locator(".wb-wrapup-status")).to_have_text("Saved.")
+    # The card follows: the newest call now carries the note just saved.
+    expect(pop.locator(".wb-pop-calls li").first).to_contain_text("Asked for the December invoice")

@@ -241,6 +241,7 @@
     popNumber.textContent = number ? formatNumber(number) : "";
     popNumber.title = number || "";
     popBody.textContent = "";
+    pop.removeAttribute("data-context-url");
   }
 
   function popCall() {
@@ -279,6 +280,48 @@
 
   function customerLine(match) {
     return match.name + (match.company ? " \u00b7 " + match.company : "");
+  }
+
+  // The pop's customer: name and company, then their notes and newest calls
+  // (GET /customers/<id>/context: labels and times in the agent's language), fetched again when
+  // wrap-up notes are saved, so the card never shows stale notes.
+  function showCustomer(match) {
+    popBody.appendChild(el("p", { "class": "wb-pop-customer", dir: "auto" }, customerLine(match)));
+    var url = localPath(match.url);
+    if (!url) return;
+    pop.setAttribute("data-context-url", url + "context");
+    popBody.appendChild(el("div", { "class": "wb-pop-context" }));
+    loadContext();
+  }
+
+  function loadContext() {
+    var url = pop.getAttribute("data-context-url"), key = pop.getAttribute("data-contact-id");
+    var box = popBody.querySelector(".wb-pop-context");
+    if (!url || !box) return;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (resp) { return resp.ok ? resp.json() : null; })
+      .then(function (data) {
+        if (!data || pop.getAttribute("data-contact-id") !== key) return;
+        box.textContent = "";
+        if (data.notes) {
+          box.appendChild(el("h3", null, gettext("Customer notes")));
+          box.appendChild(el("p", { "class": "wb-pop-notes", dir: "auto" }, data.notes));
+        }
+        box.appendChild(el("h3", null, gettext("Recent calls")));
+        if (!data.calls.length) {
+          box.appendChild(el("p", { "class": "muted" }, gettext("No calls yet.")));
+          return;
+        }
+        var list = el("ul", { "class": "wb-pop-calls" });
+        data.calls.forEach(function (c) {
+          var item = el("li");
+          item.appendChild(el("span", { "class": "wb-pop-call-when" }, c.when));
+          item.appendChild(document.createTextNode(" " + c.direction + " \u00b7 " + c.outcome));
+          if (c.notes) item.appendChild(el("span", { "class": "wb-pop-call-notes", dir: "auto" }, c.notes));
+          list.appendChild(item);
+        });
+        box.appendChild(list);
+      }, function () { /* the card keeps what it showed */ });
   }
 
   // Withheld or missing: the only numbers decided here. Whether the rest is a phone number is the
@@ -336,8 +379,7 @@
     lookup(number).then(function (answer) {
       var matches = answer.ok && answer.data.matches || [];
       if (seq === popSeq && matches.length === 1) {
-        popBody.appendChild(el("p", { "class": "wb-pop-customer", dir: "auto" },
-          customerLine(matches[0])));
+        showCustomer(matches[0]);
         pop.setAttribute("data-title", matches[0].name);
         named(call, matches[0].name);
       }
@@ -373,8 +415,7 @@
       var matches = answer.data.matches || [];
       if (matches.length === 1) {
         showPop(matches[0].name, number, "customer", call);
-        popBody.appendChild(el("p", { "class": "wb-pop-customer", dir: "auto" },
-          customerLine(matches[0])));
+        showCustomer(matches[0]);
         named(call, matches[0].name);
         openInFrame(matches[0].url);
       } else if (matches.length > 1) {
@@ -528,6 +569,7 @@
         writeDraft(key, null);
         say(gettext("Saved."));
         refreshCustomerPage();
+        loadContext();
         window.setTimeout(function () { if (!dirty) close(); }, 2500);
       });
     });
@@ -572,6 +614,7 @@
   // reload (it could cancel a page the agent is opening), never while an "Edit notes" form there
   // is open.
   function refreshRecentCalls() {
+    loadContext();
     var page, here;
     try {
       page = frame.contentWindow;
@@ -1466,8 +1509,7 @@
       var matches = answer.ok && answer.data.matches || [];
       if (seq !== popSeq || matches.length !== 1) return;
       showPop(matches[0].name, number, "customer", call);
-      popBody.appendChild(el("p", { "class": "wb-pop-customer", dir: "auto" },
-        customerLine(matches[0])));
+      showCustomer(matches[0]);
       if (call.record) showRecord(call);
       named(call, matches[0].name);
     }, function () { /* it stays unknown */ });
