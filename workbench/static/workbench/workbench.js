@@ -763,8 +763,9 @@
       s === REGISTERING || passive;
     rememberState(s);
 
-    // The call: from the live call, else the one that just ended (until a new one).
-    var shown = call || lastEnded;
+    // The call: the live one, else the one that just ended while its after-call work lasts (once
+    // the agent is Ready again the bar says "No call"; the card keeps the ended call).
+    var shown = call || (s === AFTER_CALL_WORK ? lastEnded : null);
     bar.setAttribute("data-phase", call ? (live ? "call" : "idle") : shown ? "ended" : "idle");
     if (shown) {
       cbDirection.textContent = shown.direction === "outbound" ? gettext("Outbound") : gettext("Inbound");
@@ -778,7 +779,7 @@
       cbNumber.textContent = "";
     }
     if (call && live) cbPhase.textContent = phaseOf(call);
-    else if (s === AFTER_CALL_WORK || wrapups.firstChild) cbPhase.textContent = gettext("After-call work");
+    else if (s === AFTER_CALL_WORK) cbPhase.textContent = gettext("After-call work");
     else if (shown) cbPhase.textContent = gettext("Call ended");
     else cbPhase.textContent = gettext("No call");
 
@@ -1018,7 +1019,11 @@
       });
       current = call;
       muted = false;
-      call.startedAt = call.startedAt || keptTimes(call).startedAt || Date.now();
+      // Both kept times before keepTimes writes them back (it wrote a null answer time over the
+      // kept one, and the timer of a call resumed after a reload restarted from 0).
+      var kept = keptTimes(call);
+      call.startedAt = call.startedAt || kept.startedAt || Date.now();
+      call.answeredAt = call.answeredAt || kept.answeredAt || undefined;
       lastEnded = null;
       keepTimes(call);
     }
