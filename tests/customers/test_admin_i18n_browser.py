@@ -4,10 +4,12 @@ browser), table cells wrapping at word boundaries at 1024 px, CJK text still wra
 import io
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from customers.services import ensure_customer
+from customers.models import Customer
+from customers.services import ensure_customer, log_call
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -118,3 +120,11 @@ def test_admin_lists_show_every_column_at_1024_px(live_server, browser):
     expect(page.locator("#result_list")).to_be_visible()
     assert page.evaluate(CLIPPED) == []
     assert page.locator("#result_list .phone").first.evaluate(LINES) == 1  # a number never wraps
+    edward = get_user_model().objects.get(username__iexact="edward")
+    mr_lu = Customer.objects.get(name="Mr Lu")
+    call = {"contact_id": "c-1024", "direction": "inbound", "caller": "+86 21 5000 1234"}
+    log_call(edward, event="ringing", customer_id=mr_lu.pk, callee="8001", **call)
+    log_call(edward, event="released", notes="Asked for the invoice", **call)
+    page.goto(f"{live_server.url}/admin/customers/callrecord/")
+    expect(page.locator("#result_list")).to_be_visible()
+    assert page.evaluate(CLIPPED) == []
