@@ -139,3 +139,12 @@ def simulator(browser, demo, crm_sign_in):
 
     yield SimpleNamespace(page=sim, ring=ring, call_row=call_row)
     context.close()
+
+
+@pytest.fixture
+def ready(page, demo):
+    """Edward signed in, linked and ready on the workbench."""
+    sign_in(page, demo.crm_url)
+    link_sandbox_account(page, demo)
+    go_ready(page)
+    return page

@@ -24,15 +24,6 @@ MR_LU, MISS_LU = "135012345678", "135012345679"
 BOTH = pytest.mark.parametrize("v2", [pytest.param(True, marks=pytest.mark.ccc2x, id="2x"), False])
 
 
-@pytest.fixture
-def ready(page, demo):
-    """Edward signed in, linked and ready on the workbench."""
-    sign_in(page, demo.crm_url)
-    link_sandbox_account(page, demo)
-    go_ready(page)
-    return page
-
-
 def after_call(page, v2):
     wait_status(page, 5 if v2 else 3)
 

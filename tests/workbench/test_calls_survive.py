@@ -11,20 +11,11 @@ from django.utils import translation
 from django.utils.translation import trans_real
 from playwright.sync_api import expect
 
-from tests.workbench.conftest import go_ready, link_sandbox_account, sign_in, wait_status
+from tests.workbench.conftest import wait_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.ccc2x, pytest.mark.django_db(transaction=True)]
 
 MR_LU = "135012345678"
-
-
-@pytest.fixture
-def ready(page, demo):
-    """Edward signed in, linked and ready on the workbench."""
-    sign_in(page, demo.crm_url)
-    link_sandbox_account(page, demo)
-    go_ready(page)
-    return page
 
 
 def on_call(page, simulator, number=MR_LU):

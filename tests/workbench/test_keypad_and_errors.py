@@ -7,19 +7,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.workbench.conftest import HANG_UP, go_ready, link_sandbox_account, sign_in, wait_status
+from tests.workbench.conftest import HANG_UP, wait_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CJK = r"[\u4e00-\u9fff]"
-
-
-@pytest.fixture
-def ready(page, demo):
-    sign_in(page, demo.crm_url)
-    link_sandbox_account(page, demo)
-    go_ready(page)
-    return page
 
 
 def keypad_dial(page, typed):

@@ -13,8 +13,6 @@ from customers.models import CallRecord, Customer
 from customers.services import ensure_customer
 from tests.workbench.conftest import (
     HANG_UP,
-    go_ready,
-    link_sandbox_account,
     logged,
     sign_in,
     wait_status,
@@ -23,15 +21,6 @@ from tests.workbench.conftest import (
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MR_LU, MISS_LU = "135012345678", "135012345679"
-
-
-@pytest.fixture
-def ready(page, demo):
-    """Edward signed in, linked and ready on the workbench."""
-    sign_in(page, demo.crm_url)
-    link_sandbox_account(page, demo)
-    go_ready(page)
-    return page
 
 
 def overflow(target) -> int:
